@@ -1,0 +1,176 @@
+//! What happens on every entry from the entry stubs: hypercalls, guest
+//! exceptions, faults in the hypervisor itself, and the switch to the next
+//! vCPU before returning.
+
+use super::cpu;
+use super::entry::{self, VEC_SYSCALL32};
+use super::guest_access::CurrentGuest;
+use crate::common::console;
+use crate::common::domain::{DomainState, VcpuState};
+use crate::common::hypercall::{self, Ctx};
+use crate::common::{Hv, MachineExit};
+use pv_abi::abi::arch_x86::CpuUserRegs;
+use pv_abi::abi::sched::SHUTDOWN_crash;
+use pv_abi::qemu_exit;
+use pv_abi::DomId;
+use spin::Mutex;
+
+/// The hypervisor's state. Entries take the lock for their whole run; the
+/// CPU is single and interrupts are off in the hypervisor, so contention
+/// would mean re-entry, a bug.
+pub static HV: Mutex<Option<Hv>> = Mutex::new(None);
+
+/// Names of the architectural exceptions.
+pub const EXCEPTION_NAMES: [&str; 32] = [
+    "#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "CSO", "#TS", "#NP", "#SS", "#GP", "#PF", "#15",
+    "#MF", "#AC", "#MC", "#XM", "#VE", "#CP", "#22", "#23", "#24", "#25", "#26", "#27", "#HV", "#VC", "#SX", "#31",
+];
+
+fn with_hv<R>(f: impl FnOnce(&mut Hv) -> R) -> R {
+    let mut g = HV.try_lock().expect("hypervisor re-entered");
+    f(g.as_mut().expect("hypervisor state not initialised"))
+}
+
+/// Prints the frame and stops the machine with a non-zero status.
+pub fn fatal(what: &str, regs: &CpuUserRegs) -> ! {
+    let r = regs;
+    let vec = r.entry_vector as usize;
+    let name = EXCEPTION_NAMES.get(vec).copied().unwrap_or("interrupt");
+    console::print_fmt(format_args!(
+        "(XEN) FATAL: {what}: {name} (vector {vec}) error {:#x} at rip {:#018x} cs {:#x}\n\
+         (XEN) rax {:016x} rbx {:016x} rcx {:016x} rdx {:016x}\n\
+         (XEN) rsi {:016x} rdi {:016x} rbp {:016x} rsp {:016x}\n\
+         (XEN) r8  {:016x} r9  {:016x} r10 {:016x} r11 {:016x}\n\
+         (XEN) r12 {:016x} r13 {:016x} r14 {:016x} r15 {:016x}\n\
+         (XEN) rflags {:016x} cr0 {:016x} cr2 {:016x} cr3 {:016x} cr4 {:016x}\n\
+         (XEN) Hypervisor crashed: exiting\n",
+        r.error_code, r.rip, r.cs, r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp, r.rsp, r.r8, r.r9, r.r10,
+        r.r11, r.r12, r.r13, r.r14, r.r15, r.rflags, cpu::cr0(), cpu::cr2(), cpu::cr3(), cpu::cr4()
+    ));
+    cpu::qemu_exit(qemu_exit::HYPERVISOR_PANIC)
+}
+
+/// Entry from an exception or interrupt stub.
+#[no_mangle]
+extern "C" fn hv_trap(regs: &mut CpuUserRegs) {
+    let vec = regs.entry_vector;
+    if regs.cs & 3 == 0 {
+        // In the hypervisor: only faults on guest-access instructions are
+        // expected; they resume at their fixup with the work undone.
+        if matches!(vec, 13 | 14) {
+            if let Some(fix) = entry::fixup_for(regs.rip) {
+                regs.rip = fix;
+                return;
+            }
+        }
+        fatal("exception in hypervisor", regs);
+    }
+    if matches!(vec, 2 | 8 | 18) {
+        fatal("unrecoverable exception while a guest ran", regs);
+    }
+    with_hv(|hv| {
+        if vec < 32 {
+            // Trap bouncing to the guest's handlers comes with the PV CPU
+            // work; until then a guest exception crashes the domain, as Xen
+            // does for a guest without a trap table.
+            let (d, v) = hv.current.expect("guest entry without a current vCPU");
+            let name = EXCEPTION_NAMES[vec as usize];
+            log::error!(
+                "d{}v{} unhandled {name} error {:#x} at rip {:#x} rsp {:#x} cr2 {:#x}",
+                d.0, v, regs.error_code, regs.rip, regs.rsp, cpu::cr2()
+            );
+            crash_domain(hv, d);
+        }
+        // Vectors >= 32: no interrupt sources are programmed yet; ignore.
+        leave(hv, regs);
+    });
+}
+
+/// Entry from `syscall` in a guest.
+#[no_mangle]
+extern "C" fn hv_syscall(regs: &mut CpuUserRegs) {
+    with_hv(|hv| {
+        let (d, v) = hv.current.expect("guest entry without a current vCPU");
+        let kernel = hv.domains.get(d).is_some_and(|dom| dom.vcpus[v as usize].arch.kernel_mode);
+        if regs.entry_vector == VEC_SYSCALL32 {
+            log::error!("d{}v{} syscall from 32-bit code is not supported", d.0, v);
+            crash_domain(hv, d);
+        } else if kernel {
+            let mut mem = CurrentGuest;
+            let mut ctx = Ctx { hv, mem: &mut mem, regs, dom: d, vcpu: v };
+            hypercall::dispatch(&mut ctx);
+        } else {
+            log::error!("d{}v{} user-mode syscall before the guest set a syscall callback", d.0, v);
+            crash_domain(hv, d);
+        }
+        leave(hv, regs);
+    });
+}
+
+/// Marks a domain crashed (dom0 crashing ends the machine).
+pub fn crash_domain(hv: &mut Hv, d: DomId) {
+    let _ = hypercall::shutdown(hv, d, SHUTDOWN_crash);
+}
+
+/// Decides what runs next and makes `regs` (the frame at the top of the
+/// stack) that vCPU's state. Returns to the entry stub, which restores it.
+fn leave(hv: &mut Hv, regs: &mut CpuUserRegs) {
+    if let Some(exit) = hv.exit {
+        machine_exit(exit);
+    }
+    let runnable = |hv: &Hv, (d, v): (DomId, u32)| {
+        hv.domains.get(d).is_some_and(|dom| {
+            dom.state == DomainState::Running && dom.vcpus.get(v as usize).is_some_and(|vc| vc.state == VcpuState::Runnable)
+        })
+    };
+    if let Some(cur) = hv.current {
+        if runnable(hv, cur) {
+            return;
+        }
+    }
+    let next = hv
+        .domains
+        .iter()
+        .flat_map(|d| d.vcpus.iter().map(move |v| (d.id, v.id)))
+        .find(|&c| runnable(hv, c));
+    match next {
+        Some(n) => switch_to(hv, regs, n),
+        None => {
+            log::info!("no runnable vCPU left: stopping");
+            machine_exit(MachineExit::Poweroff)
+        }
+    }
+}
+
+/// Saves the current vCPU's frame and loads `to`'s: registers, page
+/// tables, FPU area.
+pub fn switch_to(hv: &mut Hv, regs: &mut CpuUserRegs, to: (DomId, u32)) {
+    if let Some((d, v)) = hv.current {
+        if let Some(vc) = hv.domains.get_mut(d).and_then(|dom| dom.vcpus.get_mut(v as usize)) {
+            vc.regs = *regs;
+        }
+    }
+    let vc = &mut hv.domains.get_mut(to.0).expect("switch to a missing domain").vcpus[to.1 as usize];
+    *regs = vc.regs;
+    let cr3 = vc.arch.cr3();
+    // SAFETY: the vCPU's top-level table was validated and carries the
+    // hypervisor's L4 slots; its FPU area lives as long as the vCPU.
+    unsafe {
+        cpu::write_cr3(cr3.addr());
+        *core::ptr::addr_of_mut!(entry::hv_cur_fpu) = vc.fpu.0.as_mut_ptr();
+    }
+    hv.current = Some(to);
+    console::set_log_context(Some(to));
+}
+
+/// Ends the machine for `exit`.
+pub fn machine_exit(exit: MachineExit) -> ! {
+    let code = match exit {
+        MachineExit::Poweroff => qemu_exit::SUCCESS,
+        MachineExit::Reboot => qemu_exit::REBOOT,
+        MachineExit::Crash => qemu_exit::GUEST_CRASH,
+    };
+    console::set_log_context(None);
+    log::info!("machine exit: {exit:?}");
+    cpu::qemu_exit(code)
+}

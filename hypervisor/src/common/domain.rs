@@ -1,0 +1,148 @@
+//! Domains and vCPUs.
+
+use crate::arch::ArchVcpu;
+use crate::common::console::GuestConsole;
+use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+use pv_abi::abi::arch_x86::CpuUserRegs;
+use pv_abi::{DomId, Mfn};
+
+/// A vCPU's FPU/SSE state in `fxsave` format.
+#[derive(Clone)]
+#[repr(C, align(16))]
+pub struct FpuState(pub [u8; 512]);
+
+impl FpuState {
+    /// The state after `fninit` with SSE exceptions masked: FCW 0x37f,
+    /// MXCSR 0x1f80.
+    pub fn initial() -> Box<FpuState> {
+        let mut f = Box::new(FpuState([0; 512]));
+        f.0[0..2].copy_from_slice(&0x037fu16.to_le_bytes());
+        f.0[24..28].copy_from_slice(&0x1f80u32.to_le_bytes());
+        f
+    }
+}
+
+/// What a vCPU is doing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VcpuState {
+    /// Not brought up yet (or `VCPUOP_down`).
+    Down,
+    /// Can run.
+    Runnable,
+    /// Waiting for an event (`SCHEDOP_block`).
+    Blocked,
+}
+
+/// A virtual CPU.
+pub struct Vcpu {
+    /// Index within its domain.
+    pub id: u32,
+    /// Guest registers while the vCPU is not on the CPU.
+    pub regs: CpuUserRegs,
+    /// Guest FPU/SSE state (the entry path saves into it directly).
+    pub fpu: Box<FpuState>,
+    /// Arch state (page-table bases, callbacks, segments, ...).
+    pub arch: ArchVcpu,
+    /// Scheduling state.
+    pub state: VcpuState,
+}
+
+impl Vcpu {
+    /// A new, down vCPU.
+    pub fn new(id: u32) -> Self {
+        Vcpu { id, regs: CpuUserRegs::default(), fpu: FpuState::initial(), arch: ArchVcpu::default(), state: VcpuState::Down }
+    }
+}
+
+/// A domain's life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DomainState {
+    /// Built, not yet started (or paused by the toolstack).
+    Paused,
+    /// Running.
+    Running,
+    /// Shut itself down (`SHUTDOWN_*` reason); waits for the toolstack.
+    Shutdown(u32),
+    /// Being torn down.
+    Dying,
+}
+
+/// A domain.
+pub struct Domain {
+    /// Its id.
+    pub id: DomId,
+    /// May use privileged operations (dom0).
+    pub privileged: bool,
+    /// Life cycle state.
+    pub state: DomainState,
+    /// Its vCPUs.
+    pub vcpus: Vec<Vcpu>,
+    /// Pages it owns (excluding hypervisor-allocated frames).
+    pub tot_pages: u64,
+    /// Upper bound on `tot_pages`.
+    pub max_pages: u64,
+    /// Its shared-info frame (hypervisor-allocated, owned by the domain).
+    pub shared_info: Mfn,
+    /// `console_io` line buffer.
+    pub console: GuestConsole,
+    /// Enabled `VMASST_TYPE_*` bits.
+    pub vm_assist: u64,
+}
+
+impl Domain {
+    /// A new paused domain with `nr_vcpus` down vCPUs.
+    pub fn new(id: DomId, privileged: bool, nr_vcpus: u32, shared_info: Mfn) -> Self {
+        Domain {
+            id,
+            privileged,
+            state: DomainState::Paused,
+            vcpus: (0..nr_vcpus).map(Vcpu::new).collect(),
+            tot_pages: 0,
+            max_pages: 0,
+            shared_info,
+            console: GuestConsole::default(),
+            vm_assist: 0,
+        }
+    }
+}
+
+/// All domains, by id.
+#[derive(Default)]
+pub struct Domains {
+    map: BTreeMap<u16, Box<Domain>>,
+}
+
+impl Domains {
+    /// Adds a domain (its id must be free).
+    pub fn insert(&mut self, d: Domain) -> &mut Domain {
+        let id = d.id.0;
+        assert!(!self.map.contains_key(&id), "domain id {id} in use");
+        self.map.entry(id).or_insert(Box::new(d))
+    }
+    /// The domain with this id.
+    pub fn get(&self, id: DomId) -> Option<&Domain> {
+        self.map.get(&id.0).map(|b| &**b)
+    }
+    /// The domain with this id, mutably.
+    pub fn get_mut(&mut self, id: DomId) -> Option<&mut Domain> {
+        self.map.get_mut(&id.0).map(|b| &mut **b)
+    }
+    /// Removes a domain.
+    pub fn remove(&mut self, id: DomId) -> Option<Box<Domain>> {
+        self.map.remove(&id.0)
+    }
+    /// All domains in id order.
+    pub fn iter(&self) -> impl Iterator<Item = &Domain> {
+        self.map.values().map(|b| &**b)
+    }
+    /// Number of domains.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}

@@ -1,0 +1,1 @@
+//! `vcpu.h`: `vcpu_op` sub-commands and their arguments.
