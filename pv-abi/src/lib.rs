@@ -20,7 +20,10 @@
 
 pub mod abi;
 pub mod qemu_exit;
+pub mod ring;
 pub mod types;
+pub mod xenbus;
+pub mod xenstore;
 
 #[cfg(feature = "guest")]
 pub mod hypercall;

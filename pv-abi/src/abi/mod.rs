@@ -13,6 +13,7 @@ pub mod elfnote;
 pub mod errno;
 pub mod features;
 pub mod hvm_start_info;
+pub mod io;
 pub mod sched;
 pub mod vcpu;
 pub mod version;

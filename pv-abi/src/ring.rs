@@ -1,0 +1,1 @@
+//! Shared rings with `io/ring.h` semantics (to be written).

@@ -1,0 +1,1 @@
+//! xenbus state machine helper (to be written).

@@ -1,0 +1,1 @@
+//! xenstore client (to be written).
