@@ -1,23 +1,10 @@
-//! Link the bare-metal hypervisor binary with its own linker script. The
+//! Link the bare-metal hypervisor binary with its own linker script (the
 //! arguments apply to the `hypervisor` bin only, never to the lib or its
-//! host tests.
+//! host tests) and generate the IDT entry stubs.
 fn main() {
     let dir = std::env::var("CARGO_MANIFEST_DIR").unwrap();
-    for arg in [
-        "-nostartfiles",
-        "-nostdlib",
-        "-static",
-        "-no-pie",
-        "-Wl,--build-id=none",
-        "-Wl,-z,max-page-size=0x1000",
-        "-Wl,-z,norelro",
-        "-Wl,--gc-sections",
-    ] {
-        println!("cargo:rustc-link-arg-bins={arg}");
-    }
-    println!("cargo:rustc-link-arg-bins=-Wl,-T,{dir}/link.ld");
+    kernel_link::link_bins_with(&format!("{dir}/link.ld"));
     write_vector_stubs();
-    println!("cargo:rerun-if-changed=link.ld");
     println!("cargo:rerun-if-changed=src/arch/x86_64/boot.S");
     println!("cargo:rerun-if-changed=src/arch/x86_64/entry.S");
 }

@@ -1,4 +1,4 @@
-//! The guest's hypercall layer (feature `guest`).
+//! The guest's hypercall layer.
 //!
 //! A PV kernel calls hypercall `nr` with `call hypercall_page + nr*32`; the
 //! hypervisor fills the page with 32-byte stubs before the kernel runs
@@ -14,29 +14,23 @@
 
 use crate::abi::errno::Errno;
 use crate::abi::xen::hypercall as nr;
-use crate::abi::{elfnote, sched, version, xen};
+use crate::abi::{sched, version, xen};
 use core::arch::{asm, global_asm};
 
-// The page itself: filled with `int3` so a call before the hypervisor
-// wrote the stubs traps instead of running off.
-global_asm!(
-    ".pushsection .text.hypercall_page, \"ax\", @progbits",
-    ".balign 4096",
-    ".globl hypercall_page",
-    "hypercall_page:",
-    ".fill 4096, 1, 0xcc",
-    ".popsection",
-    options(att_syntax),
-);
-crate::elfnote!(elfnote::XEN_ELFNOTE_HYPERCALL_PAGE, ".quad hypercall_page");
-
-extern "C" {
-    static hypercall_page: [u8; 4096];
-}
+// The page itself is emitted by the kernel binary (`pv_kernel!`) with its
+// ELF note. The reference here is weak so host builds of this crate (tools,
+// tests), which never make hypercalls, link without it.
+global_asm!(".weak hypercall_page", options(att_syntax));
 
 #[inline(always)]
 fn stub(nr: u32) -> usize {
-    core::ptr::addr_of!(hypercall_page) as usize + nr as usize * nr::STUB_SIZE
+    let page: usize;
+    // SAFETY: loads the page's address from the GOT (relaxed to a `lea` in
+    // the static kernel link); no memory is dereferenced.
+    unsafe {
+        asm!("mov {}, qword ptr [rip + hypercall_page@GOTPCREL]", out(reg) page, options(nostack, pure, readonly))
+    };
+    page + nr as usize * nr::STUB_SIZE
 }
 
 /// Hypercall with no argument.
@@ -70,28 +64,40 @@ pub unsafe fn hypercall5(nr: u32, a1: u64, a2: u64, a3: u64, a4: u64, a5: u64) -
     ret
 }
 
-/// Hypercall with one argument. # Safety: as [`hypercall5`].
+/// Hypercall with one argument.
+///
+/// # Safety
+/// As [`hypercall5`].
 #[inline(always)]
 pub unsafe fn hypercall1(nr: u32, a1: u64) -> i64 {
     // SAFETY: forwarded contract.
     unsafe { hypercall5(nr, a1, 0, 0, 0, 0) }
 }
 
-/// Hypercall with two arguments. # Safety: as [`hypercall5`].
+/// Hypercall with two arguments.
+///
+/// # Safety
+/// As [`hypercall5`].
 #[inline(always)]
 pub unsafe fn hypercall2(nr: u32, a1: u64, a2: u64) -> i64 {
     // SAFETY: forwarded contract.
     unsafe { hypercall5(nr, a1, a2, 0, 0, 0) }
 }
 
-/// Hypercall with three arguments. # Safety: as [`hypercall5`].
+/// Hypercall with three arguments.
+///
+/// # Safety
+/// As [`hypercall5`].
 #[inline(always)]
 pub unsafe fn hypercall3(nr: u32, a1: u64, a2: u64, a3: u64) -> i64 {
     // SAFETY: forwarded contract.
     unsafe { hypercall5(nr, a1, a2, a3, 0, 0) }
 }
 
-/// Hypercall with four arguments. # Safety: as [`hypercall5`].
+/// Hypercall with four arguments.
+///
+/// # Safety
+/// As [`hypercall5`].
 #[inline(always)]
 pub unsafe fn hypercall4(nr: u32, a1: u64, a2: u64, a3: u64, a4: u64) -> i64 {
     // SAFETY: forwarded contract.
@@ -120,18 +126,14 @@ pub unsafe fn raw(nr: u32, args: [u64; 5]) -> HcResult {
 /// `console_io(CONSOLEIO_write, len, buf)`: write to the hypervisor console.
 pub fn console_write(buf: &[u8]) -> HcResult {
     // SAFETY: the hypervisor only reads `buf.len()` bytes from `buf`.
-    check(unsafe {
-        hypercall3(nr::console_io, xen::CONSOLEIO_write as u64, buf.len() as u64, buf.as_ptr() as u64)
-    })
+    check(unsafe { hypercall3(nr::console_io, xen::CONSOLEIO_write as u64, buf.len() as u64, buf.as_ptr() as u64) })
 }
 
 /// `console_io(CONSOLEIO_read, len, buf)`: read console input (dom0).
 pub fn console_read(buf: &mut [u8]) -> HcResult<usize> {
     // SAFETY: the hypervisor writes at most `buf.len()` bytes to `buf`.
-    check(unsafe {
-        hypercall3(nr::console_io, xen::CONSOLEIO_read as u64, buf.len() as u64, buf.as_mut_ptr() as u64)
-    })
-    .map(|n| n as usize)
+    check(unsafe { hypercall3(nr::console_io, xen::CONSOLEIO_read as u64, buf.len() as u64, buf.as_mut_ptr() as u64) })
+        .map(|n| n as usize)
 }
 
 // ---- xen_version -------------------------------------------------------------
@@ -169,9 +171,7 @@ pub fn xen_features(idx: u32) -> HcResult<u32> {
 pub fn xen_platform_virt_start() -> HcResult<u64> {
     let mut p = version::XenPlatformParameters::default();
     // SAFETY: `p` is a live xen_platform_parameters.
-    check(unsafe {
-        hypercall2(nr::xen_version, version::XENVER_platform_parameters as u64, &mut p as *mut _ as u64)
-    })?;
+    check(unsafe { hypercall2(nr::xen_version, version::XENVER_platform_parameters as u64, &mut p as *mut _ as u64) })?;
     Ok(p.virt_start)
 }
 

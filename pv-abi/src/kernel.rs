@@ -1,5 +1,5 @@
-//! Start-of-day scaffolding every PV kernel shares (feature `guest`):
-//! the ELF notes the domain builder reads, the `_start` entry that moves
+//! Start-of-day scaffolding every PV kernel shares: the ELF notes the
+//! domain builder reads, the hypercall page, the `_start` entry that moves
 //! onto the kernel's own stack, a console writer and a panic reporter.
 //!
 //! A kernel declares itself with [`pv_kernel!`](crate::pv_kernel) and links
@@ -36,6 +36,7 @@ macro_rules! pv_kernel {
         $crate::elfnote!($crate::abi::elfnote::XEN_ELFNOTE_PADDR_OFFSET, ".quad {b}",
             b = const $crate::kernel::KERNEL_VIRT_BASE);
         $crate::elfnote!($crate::abi::elfnote::XEN_ELFNOTE_ENTRY, ".quad _start");
+        $crate::elfnote!($crate::abi::elfnote::XEN_ELFNOTE_HYPERCALL_PAGE, ".quad hypercall_page");
         $crate::elfnote!($crate::abi::elfnote::XEN_ELFNOTE_FEATURES, concat!(".asciz \"", $features, "\""));
         $crate::elfnote!($crate::abi::elfnote::XEN_ELFNOTE_SUPPORTED_FEATURES, ".long {s}",
             s = const ($sup) as u32);
@@ -44,6 +45,17 @@ macro_rules! pv_kernel {
         struct __PvStack([u8; 64 * 1024]);
         #[no_mangle]
         static mut __PV_BOOT_STACK: __PvStack = __PvStack([0; 64 * 1024]);
+
+        // The hypercall page: `int3` until the hypervisor writes the stubs.
+        core::arch::global_asm!(
+            ".pushsection .text.hypercall_page, \"ax\", @progbits",
+            ".balign 4096",
+            ".globl hypercall_page",
+            "hypercall_page:",
+            ".fill 4096, 1, 0xcc",
+            ".popsection",
+            options(att_syntax),
+        );
 
         core::arch::global_asm!(
             ".pushsection .text.entry, \"ax\", @progbits",

@@ -7,16 +7,17 @@
 //!   one module per header, each type `#[repr(C)]` with compile-time layout
 //!   assertions and a conformance test against the real headers;
 //! - [`types`]: newtypes (`Mfn`, `Pfn`, `DomId`, `Port`, `GrantRef`);
-//! - [`hypercall`] (feature `guest`): the hypercall page, its ELF note and
-//!   typed wrappers, for PV kernels only;
-//! - [`kernel`] (feature `guest`): the start-of-day entry and ELF notes
-//!   every PV kernel needs;
+//! - [`hypercall`]: typed hypercall wrappers (calls through the hypercall
+//!   page; only meaningful inside a PV kernel);
+//! - [`kernel`]: the start-of-day entry, hypercall page and ELF notes
+//!   every PV kernel declares with `pv_kernel!`;
 //! - [`qemu_exit`]: the exit-code protocol between this project's
 //!   binaries and its QEMU test harness.
 //!
-//! It must never: allocate (it is `no_std` without `alloc` unless `std`),
-//! depend on the hypervisor, or redeclare a type another module owns.
-#![cfg_attr(not(feature = "std"), no_std)]
+//! It is always `no_std` (host tools use it as is), so a bare-metal binary
+//! never pulls in `std` through it whatever features are unified. It must
+//! never depend on the hypervisor or redeclare a type another module owns.
+#![cfg_attr(not(test), no_std)]
 
 pub mod abi;
 pub mod qemu_exit;
@@ -25,10 +26,8 @@ pub mod types;
 pub mod xenbus;
 pub mod xenstore;
 
-#[cfg(feature = "guest")]
 pub mod hypercall;
-#[cfg(feature = "guest")]
 pub mod kernel;
 
 pub use abi::errno::Errno;
-pub use types::{DomId, GrantRef, Gfn, Mfn, Pfn, Port, PAGE_SHIFT, PAGE_SIZE};
+pub use types::{DomId, Gfn, GrantRef, Mfn, Pfn, Port, PAGE_SHIFT, PAGE_SIZE};

@@ -156,8 +156,7 @@ impl<'a> RawIter<'a> {
         if raw_name[namesize - 1] != 0 {
             return Err(ArchiveError::BadName(name_start));
         }
-        let name = core::str::from_utf8(&raw_name[..namesize - 1])
-            .map_err(|_| ArchiveError::BadName(name_start))?;
+        let name = core::str::from_utf8(&raw_name[..namesize - 1]).map_err(|_| ArchiveError::BadName(name_start))?;
         let data_start = align4(name_end);
         let data_end = data_start.checked_add(filesize).ok_or(ArchiveError::Truncated(hdr))?;
         if data_end > self.data.len() {
@@ -172,10 +171,11 @@ impl<'a> RawIter<'a> {
     }
 }
 
-/// Writes newc archives (host tools only).
-#[cfg(feature = "std")]
+/// Writes newc archives (xtask, tests; dom0 may use it too).
 pub mod writer {
     use super::*;
+    use alloc::format;
+    use alloc::vec::Vec;
 
     /// Builds an archive in memory.
     #[derive(Default)]
@@ -200,11 +200,11 @@ pub mod writer {
             }
             self.out.extend_from_slice(name.as_bytes());
             self.out.push(0);
-            while self.out.len() % 4 != 0 {
+            while !self.out.len().is_multiple_of(4) {
                 self.out.push(0);
             }
             self.out.extend_from_slice(data);
-            while self.out.len() % 4 != 0 {
+            while !self.out.len().is_multiple_of(4) {
                 self.out.push(0);
             }
         }
@@ -229,7 +229,7 @@ pub mod writer {
     }
 }
 
-#[cfg(all(test, feature = "std"))]
+#[cfg(test)]
 mod tests {
     use super::writer::ArchiveWriter;
     use super::*;

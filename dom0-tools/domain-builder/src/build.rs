@@ -235,7 +235,14 @@ pub fn build<M: DomainMemory>(mem: &mut M, cfg: &BuildConfig<'_>) -> Result<Buil
         pt_frames.push((l1_base + t, 1));
     }
     // Upper levels: entry for each lower table whose range falls in this one.
-    let mut link = |level: u8, shift: u32, count: u64, base_pfn: u64, child_shift: u32, child_count: u64, child_base: u64| -> Result<(), BuildError> {
+    let mut link = |level: u8,
+                    shift: u32,
+                    count: u64,
+                    base_pfn: u64,
+                    child_shift: u32,
+                    child_count: u64,
+                    child_base: u64|
+     -> Result<(), BuildError> {
         for t in 0..count {
             let mut tab = [0u64; 512];
             let my_first = if shift == 48 { 0 } else { (vs >> shift) + t };

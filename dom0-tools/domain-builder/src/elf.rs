@@ -314,7 +314,7 @@ pub(crate) mod tests {
             note_bytes.extend_from_slice(&ty.to_le_bytes());
             note_bytes.extend_from_slice(b"Xen\0");
             note_bytes.extend_from_slice(desc);
-            while note_bytes.len() % 4 != 0 {
+            while !note_bytes.len().is_multiple_of(4) {
                 note_bytes.push(0);
             }
         }

@@ -77,12 +77,9 @@ pub enum LayoutError {
 impl fmt::Display for LayoutError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            LayoutError::TooSmall { needed, have } => write!(
-                f,
-                "domain too small: its start-of-day region needs {} KiB, it has {} KiB",
-                needed * 4,
-                have * 4
-            ),
+            LayoutError::TooSmall { needed, have } => {
+                write!(f, "domain too small: its start-of-day region needs {} KiB, it has {} KiB", needed * 4, have * 4)
+            }
             LayoutError::Overflow => write!(f, "start-of-day region overflows the address space"),
             LayoutError::BadKernel => write!(f, "kernel lies below VIRT_BASE"),
         }

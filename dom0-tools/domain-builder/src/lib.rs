@@ -20,7 +20,7 @@
 //! Everything here is pure logic, tested on the host. It never touches
 //! hardware and never trusts its input: a malformed kernel or archive is
 //! an error, never a panic.
-#![cfg_attr(not(feature = "std"), no_std)]
+#![cfg_attr(not(test), no_std)]
 
 extern crate alloc;
 

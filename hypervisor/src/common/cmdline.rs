@@ -172,7 +172,10 @@ mod tests {
 
     #[test]
     fn options() {
-        let c = Cmdline::parse("console=com1 loglvl=debug dom0_mem=128M,max:256M noreboot dom0=boot/k dom0_args=a+b frob=1").unwrap();
+        let c = Cmdline::parse(
+            "console=com1 loglvl=debug dom0_mem=128M,max:256M noreboot dom0=boot/k dom0_args=a+b frob=1",
+        )
+        .unwrap();
         assert_eq!(c.loglvl, log::LevelFilter::Debug);
         assert_eq!(c.dom0_mem, Some(128 << 20));
         assert_eq!(c.dom0_mem_max, Some(256 << 20));

@@ -124,7 +124,11 @@ pub struct FirstDomain<'a> {
 /// runs the domain builder, records the M2P, and prepares vCPU 0. Returns
 /// the builder's result and the domain's P2M; the arch layer then validates
 /// the page tables and fills the hypercall page.
-pub fn build_first_domain(hv: &mut Hv, img: &BootImage<'_>, p: &FirstDomain<'_>) -> Result<(Built, Vec<Mfn>), BootError> {
+pub fn build_first_domain(
+    hv: &mut Hv,
+    img: &BootImage<'_>,
+    p: &FirstDomain<'_>,
+) -> Result<(Built, Vec<Mfn>), BootError> {
     let kernel = elf::parse(img.kernel).map_err(BootError::Elf)?;
     let nr_pages = p.mem / 4096;
     let free = hv.frames.stats().free;

@@ -52,7 +52,13 @@ pub struct Vcpu {
 impl Vcpu {
     /// A new, down vCPU.
     pub fn new(id: u32) -> Self {
-        Vcpu { id, regs: CpuUserRegs::default(), fpu: FpuState::initial(), arch: ArchVcpu::default(), state: VcpuState::Down }
+        Vcpu {
+            id,
+            regs: CpuUserRegs::default(),
+            fpu: FpuState::initial(),
+            arch: ArchVcpu::default(),
+            state: VcpuState::Down,
+        }
     }
 }
 

@@ -250,7 +250,15 @@ mod tests {
     const BUF: u64 = 0x10_0000;
 
     fn call(hv: &mut Hv, mem: &mut MockMem, dom: u16, num: u64, args: [u64; 5]) -> i64 {
-        let mut regs = CpuUserRegs { rax: num, rdi: args[0], rsi: args[1], rdx: args[2], r10: args[3], r8: args[4], ..Default::default() };
+        let mut regs = CpuUserRegs {
+            rax: num,
+            rdi: args[0],
+            rsi: args[1],
+            rdx: args[2],
+            r10: args[3],
+            r8: args[4],
+            ..Default::default()
+        };
         let mut ctx = Ctx { hv, mem, regs: &mut regs, dom: DomId(dom), vcpu: 0 };
         dispatch(&mut ctx);
         regs.rax as i64

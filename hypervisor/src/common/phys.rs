@@ -107,7 +107,7 @@ impl PhysMem {
     /// An atomic view of the u64 at `off` (8-aligned) in a frame, for words
     /// a guest may change concurrently (event bits, PTEs, grant flags).
     pub fn atomic_u64(&self, mfn: Mfn, off: usize) -> &AtomicU64 {
-        assert!(off % 8 == 0);
+        assert!(off.is_multiple_of(8));
         let p = self.ptr(mfn, off, 8) as *mut u64;
         // SAFETY: in range and 8-aligned (frames are page-aligned); atomics
         // may alias guest accesses to the same word.

@@ -183,7 +183,11 @@ pub fn start(hsi_pa: u64) -> ! {
         Err(e) => boot_fail(format_args!("{e}")),
     };
     log::set_max_level(cmdline.loglvl);
-    log::info!("Xen-compatible PV hypervisor (Rust), Xen {}.{} ABI", crate::common::hypercall::XEN_MAJOR, crate::common::hypercall::XEN_MINOR);
+    log::info!(
+        "Xen-compatible PV hypervisor (Rust), Xen {}.{} ABI",
+        crate::common::hypercall::XEN_MAJOR,
+        crate::common::hypercall::XEN_MINOR
+    );
     log::info!("Command line: {cmdline_str}");
     for u in cmdline.unknown.iter().flatten() {
         log::warn!("ignoring unknown option '{u}'");
@@ -204,7 +208,8 @@ pub fn start(hsi_pa: u64) -> ! {
     let mut max_pa = 0;
     for i in 0..hsi.memmap_entries as u64 {
         // SAFETY: QEMU's memory map array, below 4 GiB.
-        let e: HvmMemmapTableEntry = unsafe { early::<HvmMemmapTableEntry>(hsi.memmap_paddr + i * 24).read_unaligned() };
+        let e: HvmMemmapTableEntry =
+            unsafe { early::<HvmMemmapTableEntry>(hsi.memmap_paddr + i * 24).read_unaligned() };
         log::info!(" {:#014x} - {:#014x} type {}", e.addr, e.addr + e.size, e.ty);
         if e.ty == XEN_HVM_MEMMAP_TYPE_RAM {
             let start = (e.addr + 0xfff) & !0xfff;
@@ -229,7 +234,13 @@ pub fn start(hsi_pa: u64) -> ! {
         reserved.push(module.cmdline_paddr, module.cmdline_paddr + 1024);
     }
     let max_pfn = max_pa / 4096;
-    log::info!("RAM: {} MiB, max pfn {:#x}; boot module {} KiB at {:#x}", ram.iter().map(|r| r.end - r.start).sum::<u64>() >> 20, max_pfn, module.size >> 10, module.paddr);
+    log::info!(
+        "RAM: {} MiB, max pfn {:#x}; boot module {} KiB at {:#x}",
+        ram.iter().map(|r| r.end - r.start).sum::<u64>() >> 20,
+        max_pfn,
+        module.size >> 10,
+        module.paddr
+    );
 
     // Boot allocations.
     let mut ba = BootAlloc { ram: &ram, reserved: &reserved, cursor: 0x10_0000, given: Ranges::default() };
@@ -252,9 +263,16 @@ pub fn start(hsi_pa: u64) -> ! {
         let mut alloc_pt = || Mfn(ba.alloc(1) >> 12);
         let mut m = Mapper { phys: &mut early_phys, alloc: &mut alloc_pt };
         let g = pte::GLOBAL;
-        // SAFETY (all four): linker symbols; only their addresses are used.
+        // SAFETY: linker symbols; only their addresses are used.
         let (img, text_end, ro, ro_end, data, end) = unsafe {
-            (sym(&__image_start), sym(&__text_end), sym(&__rodata_start), sym(&__rodata_end), sym(&__data_start), sym(&__image_end))
+            (
+                sym(&__image_start),
+                sym(&__text_end),
+                sym(&__rodata_start),
+                sym(&__rodata_end),
+                sym(&__data_start),
+                sym(&__image_end),
+            )
         };
         let pa = |va: u64| va - XEN_VIRT_START + XEN_PHYS_START;
         m.map_range(l4, img, pa(img), (text_end - img + 0xfff) & !0xfff, g, false);
@@ -327,7 +345,11 @@ pub fn start(hsi_pa: u64) -> ! {
     let stats = frames.stats();
     log::info!(
         "Frames: {} total, {} free, {} hypervisor, {} reserved; heap {} MiB",
-        stats.total, stats.free, stats.hypervisor, stats.reserved, heap_size >> 20
+        stats.total,
+        stats.free,
+        stats.hypervisor,
+        stats.reserved,
+        heap_size >> 20
     );
 
     *HV.lock() = Some(Hv {
@@ -352,8 +374,9 @@ pub fn start(hsi_pa: u64) -> ! {
 
     // The first domain.
     // SAFETY: the module is reserved RAM, mapped by the direct map.
-    let module_bytes: &'static [u8] =
-        unsafe { core::slice::from_raw_parts((DIRECTMAP_VIRT_START + module.paddr) as *const u8, module.size as usize) };
+    let module_bytes: &'static [u8] = unsafe {
+        core::slice::from_raw_parts((DIRECTMAP_VIRT_START + module.paddr) as *const u8, module.size as usize)
+    };
     let (path, privileged, id) = match cmdline.single_guest {
         Some(p) => (p, false, DomId(1)),
         None => (cmdline.dom0_path, true, DomId::DOM0),
@@ -369,19 +392,34 @@ pub fn start(hsi_pa: u64) -> ! {
     };
     let mut args_buf = String::from(args);
     args_buf = args_buf.replace('+', " ");
-    build_and_enter(&img, &FirstDomain {
-        id,
-        privileged,
-        mem: dom0::dom0_mem(&cmdline),
-        cmdline: &args_buf,
-        host_features: crate::common::hypercall::features_for(privileged),
-    }, Range { start: module.paddr & !0xfff, end: (module.paddr + module.size + 0xfff) & !0xfff })
+    build_and_enter(
+        &img,
+        &FirstDomain {
+            id,
+            privileged,
+            mem: dom0::dom0_mem(&cmdline),
+            cmdline: &args_buf,
+            host_features: crate::common::hypercall::features_for(privileged),
+        },
+        Range { start: module.paddr & !0xfff, end: (module.paddr + module.size + 0xfff) & !0xfff },
+    )
 }
 
 fn mask_pic() {
     // Remap the 8259s to vectors 0x20..0x2f (away from exceptions), then
     // mask every line: the hypervisor uses the local APIC.
-    for (port, v) in [(0x20, 0x11), (0xa0, 0x11), (0x21, 0x20), (0xa1, 0x28), (0x21, 4), (0xa1, 2), (0x21, 1), (0xa1, 1), (0x21, 0xff), (0xa1, 0xff)] {
+    for (port, v) in [
+        (0x20, 0x11),
+        (0xa0, 0x11),
+        (0x21, 0x20),
+        (0xa1, 0x28),
+        (0x21, 4),
+        (0xa1, 2),
+        (0x21, 1),
+        (0xa1, 1),
+        (0x21, 0xff),
+        (0xa1, 0xff),
+    ] {
         outb(port, v);
     }
 }
@@ -403,7 +441,9 @@ fn build_and_enter(img: &BootImage<'_>, p: &FirstDomain<'_>, module: Range) -> !
         let pi = hv.frames.get_mut(mfn).expect("own frame");
         pi.set_ty(PageType::of_level(level));
         pi.type_count = 1;
-        pi.set_flags(pi.flags() | PageFlags::VALIDATED | if level == 4 { PageFlags::PINNED } else { PageFlags::empty() });
+        pi.set_flags(
+            pi.flags() | PageFlags::VALIDATED | if level == 4 { PageFlags::PINNED } else { PageFlags::empty() },
+        );
     }
     let l4 = p2m[built.l4_pfn as usize];
     let idle_l4 = Mfn(cpu::cr3() >> 12);
@@ -417,7 +457,12 @@ fn build_and_enter(img: &BootImage<'_>, p: &FirstDomain<'_>, module: Range) -> !
     }
     log::info!(
         "d{}: {} MiB, entry {:#x}, start_info {:#x}, {} page-table frames; {} frames free",
-        p.id.0, p.mem >> 20, built.entry, built.start_info_va, built.pt_frames.len(), hv.frames.stats().free
+        p.id.0,
+        p.mem >> 20,
+        built.entry,
+        built.start_info_va,
+        built.pt_frames.len(),
+        hv.frames.stats().free
     );
     // SAFETY: the guest frame slot at the top of the stack is not in use
     // (boot runs below it) and becomes the frame the exit path pops.

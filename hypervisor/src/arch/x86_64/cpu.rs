@@ -2,9 +2,9 @@
 //! uses (port I/O, MSRs, control registers, TLB), mostly from the `x86_64`
 //! crate. Callers stay free of inline assembly.
 
-use core::arch::asm;
 use ::x86_64::registers::control::{Cr0, Cr2, Cr3, Cr4};
 use ::x86_64::registers::model_specific::Msr;
+use core::arch::asm;
 
 /// `IA32_EFER`.
 pub const MSR_EFER: u32 = 0xc000_0080;

@@ -94,11 +94,8 @@ pub unsafe fn init(page: *mut u64) {
                 _ => 0,
             };
             let attr = 0x8e | (dpl << 5); // present, 64-bit interrupt gate
-            idt.0[v as usize * 2] = (h & 0xffff)
-                | ((sel::HV_CS as u64) << 16)
-                | (ist << 32)
-                | (attr << 40)
-                | (((h >> 16) & 0xffff) << 48);
+            idt.0[v as usize * 2] =
+                (h & 0xffff) | ((sel::HV_CS as u64) << 16) | (ist << 32) | (attr << 40) | (((h >> 16) & 0xffff) << 48);
             idt.0[v as usize * 2 + 1] = h >> 32;
         }
 

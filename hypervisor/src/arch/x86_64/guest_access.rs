@@ -8,8 +8,8 @@
 //! exception fixup on the copy instruction and reported as `-EFAULT`.
 
 use super::entry::hv_copy_guest;
-use crate::common::guest_mem::GuestMem;
 use super::layout::guest_range_ok;
+use crate::common::guest_mem::GuestMem;
 use pv_abi::abi::errno::{Errno, EFAULT};
 
 /// The guest whose page tables are loaded.

@@ -32,7 +32,7 @@ use pv_abi::abi::arch_x86::{HYPERVISOR_VIRT_END, HYPERVISOR_VIRT_START};
 /// Whether `[addr, addr + len)` is a range a guest may name.
 pub fn guest_range_ok(addr: u64, len: u64) -> bool {
     let Some(end) = addr.checked_add(len) else { return false };
-    let canonical = |a: u64| a < 0x0000_8000_0000_0000 || a >= 0xffff_8000_0000_0000;
+    let canonical = |a: u64| !(0x0000_8000_0000_0000..0xffff_8000_0000_0000).contains(&a);
     if len == 0 {
         return true;
     }

@@ -60,7 +60,10 @@ mod tests {
     fn hypercall_page_matches_xen() {
         let p = hypercall_page();
         // xen_version (17): 51 41 53 b8 11 00 00 00 0f 05 41 5b 59 c3
-        assert_eq!(&p[17 * 32..17 * 32 + 14], &[0x51, 0x41, 0x53, 0xb8, 17, 0, 0, 0, 0x0f, 0x05, 0x41, 0x5b, 0x59, 0xc3]);
+        assert_eq!(
+            &p[17 * 32..17 * 32 + 14],
+            &[0x51, 0x41, 0x53, 0xb8, 17, 0, 0, 0, 0x0f, 0x05, 0x41, 0x5b, 0x59, 0xc3]
+        );
         // iret (23): 51 41 53 50 b8 17 00 00 00 0f 05
         assert_eq!(&p[23 * 32..23 * 32 + 11], &[0x51, 0x41, 0x53, 0x50, 0xb8, 23, 0, 0, 0, 0x0f, 0x05]);
         assert_eq!(p[23 * 32 + 11], 0xcc);

@@ -44,8 +44,30 @@ pub fn fatal(what: &str, regs: &CpuUserRegs) -> ! {
          (XEN) r12 {:016x} r13 {:016x} r14 {:016x} r15 {:016x}\n\
          (XEN) rflags {:016x} cr0 {:016x} cr2 {:016x} cr3 {:016x} cr4 {:016x}\n\
          (XEN) Hypervisor crashed: exiting\n",
-        r.error_code, r.rip, r.cs, r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp, r.rsp, r.r8, r.r9, r.r10,
-        r.r11, r.r12, r.r13, r.r14, r.r15, r.rflags, cpu::cr0(), cpu::cr2(), cpu::cr3(), cpu::cr4()
+        r.error_code,
+        r.rip,
+        r.cs,
+        r.rax,
+        r.rbx,
+        r.rcx,
+        r.rdx,
+        r.rsi,
+        r.rdi,
+        r.rbp,
+        r.rsp,
+        r.r8,
+        r.r9,
+        r.r10,
+        r.r11,
+        r.r12,
+        r.r13,
+        r.r14,
+        r.r15,
+        r.rflags,
+        cpu::cr0(),
+        cpu::cr2(),
+        cpu::cr3(),
+        cpu::cr4()
     ));
     cpu::qemu_exit(qemu_exit::HYPERVISOR_PANIC)
 }
@@ -73,11 +95,14 @@ extern "C" fn hv_trap(regs: &mut CpuUserRegs) {
             // Trap bouncing to the guest's handlers comes with the PV CPU
             // work; until then a guest exception crashes the domain, as Xen
             // does for a guest without a trap table.
-            let (d, v) = hv.current.expect("guest entry without a current vCPU");
+            let (d, _) = hv.current.expect("guest entry without a current vCPU");
             let name = EXCEPTION_NAMES[vec as usize];
             log::error!(
-                "d{}v{} unhandled {name} error {:#x} at rip {:#x} rsp {:#x} cr2 {:#x}",
-                d.0, v, regs.error_code, regs.rip, regs.rsp, cpu::cr2()
+                "unhandled {name} error {:#x} at rip {:#x} rsp {:#x} cr2 {:#x}",
+                regs.error_code,
+                regs.rip,
+                regs.rsp,
+                cpu::cr2()
             );
             crash_domain(hv, d);
         }
@@ -93,14 +118,14 @@ extern "C" fn hv_syscall(regs: &mut CpuUserRegs) {
         let (d, v) = hv.current.expect("guest entry without a current vCPU");
         let kernel = hv.domains.get(d).is_some_and(|dom| dom.vcpus[v as usize].arch.kernel_mode);
         if regs.entry_vector == VEC_SYSCALL32 {
-            log::error!("d{}v{} syscall from 32-bit code is not supported", d.0, v);
+            log::error!("syscall from 32-bit code is not supported");
             crash_domain(hv, d);
         } else if kernel {
             let mut mem = CurrentGuest;
             let mut ctx = Ctx { hv, mem: &mut mem, regs, dom: d, vcpu: v };
             hypercall::dispatch(&mut ctx);
         } else {
-            log::error!("d{}v{} user-mode syscall before the guest set a syscall callback", d.0, v);
+            log::error!("user-mode syscall before the guest set a syscall callback");
             crash_domain(hv, d);
         }
         leave(hv, regs);
@@ -120,7 +145,8 @@ fn leave(hv: &mut Hv, regs: &mut CpuUserRegs) {
     }
     let runnable = |hv: &Hv, (d, v): (DomId, u32)| {
         hv.domains.get(d).is_some_and(|dom| {
-            dom.state == DomainState::Running && dom.vcpus.get(v as usize).is_some_and(|vc| vc.state == VcpuState::Runnable)
+            dom.state == DomainState::Running
+                && dom.vcpus.get(v as usize).is_some_and(|vc| vc.state == VcpuState::Runnable)
         })
     };
     if let Some(cur) = hv.current {
@@ -128,11 +154,7 @@ fn leave(hv: &mut Hv, regs: &mut CpuUserRegs) {
             return;
         }
     }
-    let next = hv
-        .domains
-        .iter()
-        .flat_map(|d| d.vcpus.iter().map(move |v| (d.id, v.id)))
-        .find(|&c| runnable(hv, c));
+    let next = hv.domains.iter().flat_map(|d| d.vcpus.iter().map(move |v| (d.id, v.id))).find(|&c| runnable(hv, c));
     match next {
         Some(n) => switch_to(hv, regs, n),
         None => {

@@ -1,0 +1,218 @@
+//! # qemu-tests: booting the hypervisor in QEMU
+//!
+//! The harness every QEMU test (and `cargo xtask run`/`bench`) uses: find
+//! the bare-metal artifacts `cargo xtask build` produced, start
+//! `qemu-system-x86_64 -accel tcg` with the hypervisor as the PVH kernel
+//! and a boot module, capture the serial console, enforce a timeout, and
+//! decode the `isa-debug-exit` status (see `pv_abi::qemu_exit`).
+//!
+//! The tests in `tests/` need the artifacts: run them through
+//! `cargo xtask test`, which builds everything first and points
+//! [`KERNEL_DIR_ENV`] at the output.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub use pv_abi::qemu_exit;
+
+/// Environment variable naming the directory with `hypervisor`, `dom0`,
+/// the test guests and `boot.cpio`.
+pub const KERNEL_DIR_ENV: &str = "PV_KERNEL_DIR";
+
+/// The directory of bare-metal artifacts.
+pub fn kernel_dir() -> PathBuf {
+    match std::env::var_os(KERNEL_DIR_ENV) {
+        Some(d) => PathBuf::from(d),
+        None => {
+            // Fall back to where `cargo xtask build` puts them.
+            let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+            root.join("target/kernel/release")
+        }
+    }
+}
+
+/// An artifact by name; panics with a hint if it was not built.
+pub fn artifact(name: &str) -> PathBuf {
+    let p = kernel_dir().join(name);
+    assert!(
+        p.exists(),
+        "{} not found: run the QEMU tests through `cargo xtask test` (it builds the kernels)",
+        p.display()
+    );
+    p
+}
+
+/// How a run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The debug-exit code (`qemu_exit::*`).
+    Code(u8),
+    /// QEMU exited without a debug-exit code, with this status.
+    Status(i32),
+    /// Killed at the timeout.
+    Timeout,
+}
+
+impl Outcome {
+    /// Whether the machine powered off cleanly.
+    pub fn success(self) -> bool {
+        self == Outcome::Code(qemu_exit::SUCCESS)
+    }
+    /// The exit status a command-line user should see: 0 for a clean
+    /// poweroff, otherwise non-zero.
+    pub fn exit_status(self) -> i32 {
+        match self {
+            Outcome::Code(qemu_exit::SUCCESS) => 0,
+            Outcome::Code(c) => c as i32,
+            Outcome::Status(0) => 1,
+            Outcome::Status(s) => s,
+            Outcome::Timeout => 124,
+        }
+    }
+}
+
+/// What a run produced.
+#[derive(Debug)]
+pub struct Run {
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Everything the serial console printed.
+    pub serial: String,
+    /// Wall time.
+    pub elapsed: Duration,
+}
+
+impl Run {
+    /// Asserts the run ended with `outcome` and printed every string in
+    /// `expect` (in order); on failure shows the console.
+    pub fn expect(&self, outcome: Outcome, expect: &[&str]) {
+        let mut at = 0;
+        for e in expect {
+            match self.serial[at..].find(e) {
+                Some(i) => at += i + e.len(),
+                None => panic!("expected {e:?} in the console output (after byte {at}); console:\n{}", self.serial),
+            }
+        }
+        assert_eq!(self.outcome, outcome, "unexpected end of run; console:\n{}", self.serial);
+    }
+}
+
+/// A QEMU invocation.
+#[derive(Clone, Debug)]
+pub struct Qemu {
+    /// The PVH kernel (the hypervisor, or real Xen).
+    pub kernel: PathBuf,
+    /// The boot module.
+    pub module: PathBuf,
+    /// Kernel command line (`-append`).
+    pub append: String,
+    /// Memory in MiB.
+    pub mem_mib: u32,
+    /// Machine type (`microvm` boots fastest).
+    pub machine: String,
+    /// Exact instruction counting (`-icount shift=0,sleep=off -rtc clock=vm`).
+    pub icount: bool,
+    /// Extra arguments.
+    pub extra: Vec<String>,
+    /// Kill after this long.
+    pub timeout: Duration,
+}
+
+impl Qemu {
+    /// Our hypervisor booting `module`.
+    pub fn hypervisor(module: impl Into<PathBuf>) -> Self {
+        Qemu {
+            kernel: artifact("hypervisor"),
+            module: module.into(),
+            append: String::new(),
+            mem_mib: 256,
+            machine: "microvm".into(),
+            icount: false,
+            extra: Vec::new(),
+            timeout: Duration::from_secs(60),
+        }
+    }
+
+    /// Sets the command line.
+    pub fn append(mut self, s: &str) -> Self {
+        self.append = s.into();
+        self
+    }
+
+    /// The full argument list.
+    pub fn args(&self) -> Vec<String> {
+        let mut a: Vec<String> = vec![
+            "-M".into(),
+            self.machine.clone(),
+            "-accel".into(),
+            "tcg".into(),
+            "-m".into(),
+            format!("{}M", self.mem_mib),
+            "-nodefaults".into(),
+            "-no-reboot".into(),
+            "-display".into(),
+            "none".into(),
+            "-kernel".into(),
+            self.kernel.display().to_string(),
+            "-initrd".into(),
+            self.module.display().to_string(),
+            "-device".into(),
+            "isa-debug-exit,iobase=0xf4,iosize=0x04".into(),
+        ];
+        if !self.append.is_empty() {
+            a.push("-append".into());
+            a.push(self.append.clone());
+        }
+        if self.icount {
+            a.extend(["-icount", "shift=0,sleep=off", "-rtc", "base=2024-01-01T00:00:00,clock=vm"].map(String::from));
+        }
+        a.extend(self.extra.iter().cloned());
+        a
+    }
+
+    /// Runs to completion with the serial console captured.
+    pub fn run(&self) -> Run {
+        let start = Instant::now();
+        let mut child = Command::new("qemu-system-x86_64")
+            .args(self.args())
+            .args(["-serial", "stdio"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("cannot start qemu-system-x86_64 (cargo xtask installs it)");
+        let mut out = child.stdout.take().unwrap();
+        let reader = std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = out.read_to_end(&mut buf);
+            buf
+        });
+        let outcome = loop {
+            if let Some(st) = child.try_wait().expect("wait for qemu") {
+                let s = st.code().unwrap_or(-1);
+                break match s {
+                    s if s & 1 == 1 && s > 1 => Outcome::Code((s >> 1) as u8),
+                    s => Outcome::Status(s),
+                };
+            }
+            if start.elapsed() > self.timeout {
+                let _ = child.kill();
+                let _ = child.wait();
+                break Outcome::Timeout;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        let mut serial = String::from_utf8_lossy(&reader.join().unwrap_or_default()).replace('\r', "");
+        if let Some(mut e) = child.stderr.take() {
+            let mut s = String::new();
+            let _ = e.read_to_string(&mut s);
+            if !s.trim().is_empty() {
+                serial.push_str("\n[qemu stderr] ");
+                serial.push_str(&s);
+            }
+        }
+        Run { outcome, serial, elapsed: start.elapsed() }
+    }
+}

@@ -1,0 +1,155 @@
+//! `cargo xtask`: build, run, test and benchmark the hypervisor.
+//!
+//! - `build`: the bare-metal binaries (hypervisor; dom0 and test guests)
+//!   in two cargo invocations of their own (so feature unification cannot
+//!   hand a kernel dependency `std`), with kernel-only codegen flags, into
+//!   `target/kernel/release`, plus the boot archive `boot.cpio`.
+//! - `run`: build, then boot the archive in QEMU with the serial console
+//!   on this terminal; exits 0 when dom0 powers off.
+//! - `test`: host unit tests, then the QEMU integration tests.
+//!
+//! Missing system packages (`qemu-system-x86`, `libxen-dev`) are installed
+//! with apt-get when running as root; otherwise the command is printed.
+
+use domain_builder::archive::writer::ArchiveWriter;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use xshell::{cmd, Shell};
+
+type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+/// Codegen flags for every bare-metal binary: no red zone (the hypervisor
+/// takes exceptions on the current stack; a PV kernel gets bounce frames
+/// pushed below its stack pointer).
+const KERNEL_RUSTFLAGS: &str = "-Cno-redzone=yes";
+
+/// Test guests packed into the archive under `boot/guests/`.
+const GUESTS: &[&str] = &["enosys", "crash"];
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+fn kernel_dir() -> PathBuf {
+    root().join("target/kernel/release")
+}
+
+fn step(msg: &str) {
+    eprintln!("\x1b[1m==> {msg}\x1b[0m");
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let r = match args.first().map(String::as_str) {
+        Some("build") => build().map(|_| 0),
+        Some("run") => run(&args[1..]),
+        Some("test") => test(&args[1..]).map(|_| 0),
+        _ => {
+            eprintln!("usage: cargo xtask <build|run|test> [args]\n\n  build   build the hypervisor, dom0, test guests and the boot archive\n  run     build and boot in QEMU (serial on this terminal); extra args go to the hypervisor command line\n  test    host unit tests, then QEMU integration tests");
+            Ok(2)
+        }
+    };
+    match r {
+        Ok(code) => ExitCode::from(code as u8),
+        Err(e) => {
+            eprintln!("xtask: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn is_root(sh: &Shell) -> bool {
+    cmd!(sh, "id -u").quiet().read().map(|s| s.trim() == "0").unwrap_or(false)
+}
+
+/// Makes sure a system command exists, installing `package` with apt-get
+/// when running as root.
+fn ensure_tool(sh: &Shell, check: &str, package: &str) -> Result {
+    let present = if check.starts_with('/') {
+        Path::new(check).exists()
+    } else {
+        cmd!(sh, "which {check}").quiet().ignore_stdout().run().is_ok()
+    };
+    if present {
+        return Ok(());
+    }
+    if !is_root(sh) {
+        return Err(format!(
+            "{check} is missing; install it with: sudo apt-get update && sudo apt-get install -y {package}"
+        )
+        .into());
+    }
+    step(&format!("installing {package} (apt-get)"));
+    cmd!(sh, "apt-get update -q").run()?;
+    cmd!(sh, "apt-get install -y -q {package}").env("DEBIAN_FRONTEND", "noninteractive").run()?;
+    Ok(())
+}
+
+fn build() -> Result<PathBuf> {
+    let sh = Shell::new()?;
+    sh.change_dir(root());
+    let target = root().join("target/kernel");
+    step("building the hypervisor");
+    cmd!(sh, "cargo build --release -p hypervisor")
+        .env("CARGO_TARGET_DIR", &target)
+        .env("CARGO_ENCODED_RUSTFLAGS", KERNEL_RUSTFLAGS)
+        .run()?;
+    step("building dom0 and the test guests");
+    cmd!(sh, "cargo build --release -p dom0 -p test-guests")
+        .env("CARGO_TARGET_DIR", &target)
+        .env("CARGO_ENCODED_RUSTFLAGS", KERNEL_RUSTFLAGS)
+        .run()?;
+    step("packing the boot archive");
+    let dir = kernel_dir();
+    let mut w = ArchiveWriter::new();
+    w.dir("boot").file("boot/dom0", &std::fs::read(dir.join("dom0"))?).dir("boot/guests");
+    for g in GUESTS {
+        w.file(&format!("boot/guests/{g}"), &std::fs::read(dir.join(g))?);
+    }
+    let archive = dir.join("boot.cpio");
+    std::fs::write(&archive, w.finish())?;
+    let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+    eprintln!(
+        "    hypervisor {} KiB (ELF), boot archive {} KiB",
+        size(&dir.join("hypervisor")) / 1024,
+        size(&archive) / 1024
+    );
+    Ok(archive)
+}
+
+fn run(extra: &[String]) -> Result<i32> {
+    let sh = Shell::new()?;
+    ensure_tool(&sh, "qemu-system-x86_64", "qemu-system-x86")?;
+    let archive = build()?;
+    let mut q = qemu_tests::Qemu::hypervisor(archive);
+    q.append = extra.join(" ");
+    step("booting in QEMU (serial console below)");
+    let status = std::process::Command::new("qemu-system-x86_64").args(q.args()).args(["-serial", "stdio"]).status()?;
+    let outcome = match status.code() {
+        Some(s) if s & 1 == 1 && s > 1 => qemu_tests::Outcome::Code((s >> 1) as u8),
+        Some(s) => qemu_tests::Outcome::Status(s),
+        None => qemu_tests::Outcome::Status(-1),
+    };
+    let code = outcome.exit_status();
+    let why = match outcome {
+        qemu_tests::Outcome::Code(c) => qemu_tests::qemu_exit::describe(qemu_tests::qemu_exit::qemu_status(c)),
+        qemu_tests::Outcome::Status(s) => qemu_tests::qemu_exit::describe(s),
+        qemu_tests::Outcome::Timeout => "timeout",
+    };
+    eprintln!("xtask: machine stopped: {why} (exit status {code})");
+    Ok(code)
+}
+
+fn test(args: &[String]) -> Result {
+    let sh = Shell::new()?;
+    sh.change_dir(root());
+    ensure_tool(&sh, "qemu-system-x86_64", "qemu-system-x86")?;
+    ensure_tool(&sh, "/usr/include/xen/xen.h", "libxen-dev")?;
+    ensure_tool(&sh, "cc", "gcc")?;
+    step("host tests");
+    cmd!(sh, "cargo test --workspace --exclude qemu-tests {args...}").run()?;
+    build()?;
+    step("QEMU integration tests");
+    cmd!(sh, "cargo test -p qemu-tests {args...}").env(qemu_tests::KERNEL_DIR_ENV, kernel_dir()).run()?;
+    Ok(())
+}
