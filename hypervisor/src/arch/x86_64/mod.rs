@@ -6,7 +6,9 @@
 //! entry checks, layouts, trap-frame construction) lives in modules the host
 //! tests reach.
 
+pub mod emul;
 pub mod layout;
+pub mod mm;
 pub mod paging;
 pub mod pv;
 
