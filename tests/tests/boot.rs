@@ -39,7 +39,7 @@ fn a_crashing_guest_ends_the_run_nonzero() {
     let run = Qemu::hypervisor(artifact("boot.cpio")).append("dom0=boot/guests/crash").run();
     run.expect(
         Outcome::Code(qemu_exit::GUEST_CRASH),
-        &["crash: executing ud2", "(XEN) d0v0 ERROR: unhandled #UD", "domain 0 crashed"],
+        &["crash: executing ud2", "crashing d0: no handler in the trap table for #UD", "domain 0 crashed"],
     );
     assert_ne!(run.outcome.exit_status(), 0);
 }

@@ -3,4 +3,4 @@
 
 pub mod x86_64;
 
-pub use self::x86_64::pv::{hypercall_table, ArchVcpu};
+pub use self::x86_64::pv::{hypercall_table, ArchHv, ArchVcpu};

@@ -104,7 +104,16 @@ impl Domain {
             id,
             privileged,
             state: DomainState::Paused,
-            vcpus: (0..nr_vcpus).map(Vcpu::new).collect(),
+            vcpus: (0..nr_vcpus)
+                .map(|id| {
+                    let mut v = Vcpu::new(id);
+                    // The legacy slot in shared_info; VCPUOP_register_vcpu_info moves it.
+                    if (id as usize) < pv_abi::abi::arch_x86::XEN_LEGACY_MAX_VCPUS {
+                        v.arch.vcpu_info = (shared_info, id as usize * 64);
+                    }
+                    v
+                })
+                .collect(),
             tot_pages: 0,
             max_pages: 0,
             shared_info,

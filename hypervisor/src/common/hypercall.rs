@@ -36,6 +36,26 @@ pub struct Ctx<'a, M: GuestMem> {
     pub dom: DomId,
     /// The calling vCPU.
     pub vcpu: u32,
+    /// Long operations may stop and continue themselves (not inside a
+    /// multicall, whose entries run to completion).
+    pub preemptible: bool,
+}
+
+impl<M: GuestMem> Ctx<'_, M> {
+    /// Makes the guest re-issue hypercall `nr` with new arguments: `rip`
+    /// steps back over the 2-byte `syscall` (in the hypercall page stub or
+    /// the guest's own code) and the argument registers are rewritten.
+    /// The returned value is what `rax` must hold: the hypercall number.
+    pub fn continuation(&mut self, nr: u32, args: [u64; 5]) -> HcResult {
+        let r = &mut *self.regs;
+        r.rip = r.rip.wrapping_sub(2);
+        r.rdi = args[0];
+        r.rsi = args[1];
+        r.rdx = args[2];
+        r.r10 = args[3];
+        r.r8 = args[4];
+        Ok(nr as i64)
+    }
 }
 
 /// Result of a handler: the value for `rax`, or an errno.
@@ -259,7 +279,7 @@ mod tests {
             r8: args[4],
             ..Default::default()
         };
-        let mut ctx = Ctx { hv, mem, regs: &mut regs, dom: DomId(dom), vcpu: 0 };
+        let mut ctx = Ctx { hv, mem, regs: &mut regs, dom: DomId(dom), vcpu: 0, preemptible: true };
         dispatch(&mut ctx);
         regs.rax as i64
     }

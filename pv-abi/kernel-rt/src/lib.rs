@@ -152,3 +152,12 @@ macro_rules! panic_handler {
         }
     };
 }
+
+/// The precompiled `alloc` (built with unwinding) references this from
+/// landing pads that `panic = "abort"` never reaches.
+#[no_mangle]
+pub extern "C" fn _Unwind_Resume() -> ! {
+    loop {
+        core::hint::spin_loop();
+    }
+}

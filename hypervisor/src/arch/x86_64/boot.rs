@@ -16,6 +16,7 @@ use super::descriptors;
 use super::entry;
 use super::heap;
 use super::layout::*;
+use super::mm::Mm;
 use super::paging::{pte, Mapper};
 use super::pv;
 use super::serial::{Serial, SERIAL};
@@ -352,6 +353,14 @@ pub fn start(hsi_pa: u64) -> ! {
         heap_size >> 20
     );
 
+    // The L1 that maps the per-CPU GDT/LDT area (created by the mapper above).
+    let percpu_l1 = {
+        let mut t = l4;
+        for level in [4u8, 3, 2] {
+            t = pte::mfn(phys.read_u64(t, super::paging::index(GDT_VIRT_START, level)));
+        }
+        t
+    };
     *HV.lock() = Some(Hv {
         phys,
         frames,
@@ -360,6 +369,15 @@ pub fn start(hsi_pa: u64) -> ! {
         current: None,
         exit: None,
         cmdline: String::from(cmdline_str),
+        hw: &super::hw::HW,
+        arch: pv::ArchHv {
+            idle_l4: l4,
+            percpu_l1,
+            zero_page: Mfn(zero_page >> 12),
+            gdt_hv_page: Mfn(gdt_page >> 12),
+            m2p_start: Mfn(m2p_pa >> 12),
+            m2p_frames: m2p_pages,
+        },
     });
 
     match cmdline.selftest {
@@ -434,22 +452,27 @@ fn build_and_enter(img: &BootImage<'_>, p: &FirstDomain<'_>, module: Range) -> !
     if let Some(pfn) = built.hypercall_page_pfn {
         hv.phys.write(p2m[pfn as usize], 0, &pv::hypercall_page());
     }
-    // Start-of-day page tables: typed, validated and the L4 pinned, as
-    // Xen's dom0 builder does; the hypervisor's slots go into the L4.
-    for &(pfn, level) in &built.pt_frames {
-        let mfn = p2m[pfn as usize];
-        let pi = hv.frames.get_mut(mfn).expect("own frame");
-        pi.set_ty(PageType::of_level(level));
-        pi.type_count = 1;
-        pi.set_flags(
-            pi.flags() | PageFlags::VALIDATED | if level == 4 { PageFlags::PINNED } else { PageFlags::empty() },
-        );
-    }
+    // Start-of-day page tables: the L4 is pinned (validating the whole
+    // tree and installing the hypervisor's slots) and referenced as CR3,
+    // exactly as a guest's own MMUEXT_PIN_L4_TABLE + NEW_BASEPTR would.
     let l4 = p2m[built.l4_pfn as usize];
-    let idle_l4 = Mfn(cpu::cr3() >> 12);
-    for slot in HV_L4_FIRST..=HV_L4_LAST {
-        let e = hv.phys.read_u64(idle_l4, slot);
-        hv.phys.write_u64(l4, slot, e);
+    {
+        let mut m = Mm {
+            frames: &mut hv.frames,
+            phys: &mut hv.phys,
+            idle_l4: hv.arch.idle_l4,
+            tlb: hv.hw,
+            pg_owner: p.id,
+            allow_cache_attrs: p.privileged,
+            need_flush: false,
+        };
+        for _ in 0..2 {
+            if let Err(e) = m.get_page_and_type(l4, p.id, PageType::L4) {
+                boot_fail(format_args!("d{}: the builder's page tables failed validation ({e:?})", p.id.0));
+            }
+        }
+        let pi = m.frames.get_mut(l4).expect("own frame");
+        pi.set_flags(pi.flags() | PageFlags::PINNED);
     }
     // The module was copied into the domain; its frames are free now.
     for pfn in module.start / 4096..module.end / 4096 {

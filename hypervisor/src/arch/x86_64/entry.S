@@ -39,6 +39,17 @@
         pushq   %r15
 .endm
 
+/* Saves the guest's FPU/SSE state into the current vCPU's area; clears
+ * CR0.TS first if the guest had it set (fxsave would fault). */
+.macro SAVE_GUEST_FPU
+        cmpb    $0, hv_guest_ts(%rip)
+        je      6f
+        clts
+6:
+        movq    hv_cur_fpu(%rip), %rax
+        fxsave64 (%rax)
+.endm
+
 .macro POP_GPRS
         popq    %r15
         popq    %r14
@@ -65,8 +76,7 @@ hv_common_entry:
         cld
         testb   $3, 136(%rsp)           /* cs: from a guest? */
         jz      1f
-        movq    hv_cur_fpu(%rip), %rax
-        fxsave64 (%rax)
+        SAVE_GUEST_FPU
         movq    %rsp, %rbx
         andq    $-16, %rsp
         movq    %rbx, %rdi
@@ -119,8 +129,7 @@ hv_cstar_entry:
 
 hv_syscall_common:
         PUSH_GPRS
-        movq    hv_cur_fpu(%rip), %rax
-        fxsave64 (%rax)
+        SAVE_GUEST_FPU
         movq    %rsp, %rbx
         andq    $-16, %rsp
         movq    %rbx, %rdi
@@ -138,6 +147,14 @@ hv_exit_to_guest:
         leaq    hv_stack_top - 200(%rip), %rsp
         movq    hv_cur_fpu(%rip), %rax
         fxrstor64 (%rax)
+        /* The guest asked for CR0.TS (fpu_taskswitch): set it last, after
+         * the restore, so its next FPU instruction raises #NM. */
+        cmpb    $0, hv_guest_ts(%rip)
+        je      5f
+        movq    %cr0, %rax
+        orq     $8, %rax
+        movq    %rax, %cr0
+5:
         POP_GPRS
         addq    $8, %rsp
         iretq

@@ -36,19 +36,9 @@ use super::layout::{HV_L4_FIRST, HV_L4_LAST};
 use super::paging::pte;
 use crate::common::frame::{FrameTable, Owner, PageFlags, PageType};
 use crate::common::phys::PhysMem;
+use crate::common::Hw;
 use pv_abi::abi::errno::{Errno, EINVAL};
 use pv_abi::{DomId, Mfn};
-
-/// TLB and CR3 effects the MMU logic asks for; the hardware performs them,
-/// host tests record them.
-pub trait TlbOps {
-    /// Flushes every non-global translation of the current address space.
-    fn flush_all(&self);
-    /// Flushes the translation of one address.
-    fn invlpg(&self, va: u64);
-    /// Loads a new top-level table.
-    fn load_cr3(&self, l4: Mfn);
-}
 
 /// Flag bits allowed in an L1 entry (plus the address), for a domain
 /// without I/O privileges. Cache attributes (PWT, PCD, PAT) are refused as
@@ -75,8 +65,8 @@ pub struct Mm<'a> {
     pub phys: &'a mut PhysMem,
     /// The hypervisor's own L4: slots 256..=271 are copied from it.
     pub idle_l4: Mfn,
-    /// TLB effects.
-    pub tlb: &'a dyn TlbOps,
+    /// The CPU (TLB flushes).
+    pub tlb: &'a dyn Hw,
     /// Owner of the frames that entries may point at (the caller, or a
     /// foreign domain for a privileged builder).
     pub pg_owner: DomId,
@@ -126,13 +116,18 @@ impl Mm<'_> {
         if old == PageType::Writable && ty != PageType::Writable {
             self.need_flush = true;
         }
-        if let Some(level) = ty.pt_level() {
-            if let Err(e) = self.validate(mfn, level) {
-                let p = self.frames.get_mut(mfn).expect("frame checked above");
-                p.type_count = 0;
-                p.set_ty(PageType::None);
-                return Err(e);
-            }
+        let validated = match ty {
+            PageType::SegDesc => super::pv::descriptors::validate_descriptor_page(self, mfn),
+            t => match t.pt_level() {
+                Some(level) => self.validate(mfn, level),
+                None => Ok(()),
+            },
+        };
+        if let Err(e) = validated {
+            let p = self.frames.get_mut(mfn).expect("frame checked above");
+            p.type_count = 0;
+            p.set_ty(PageType::None);
+            return Err(e);
         }
         let p = self.frames.get_mut(mfn).expect("frame checked above");
         p.set_flags(p.flags() | PageFlags::VALIDATED);
@@ -303,7 +298,7 @@ impl Mm<'_> {
     /// the hypervisor uses guest mappings again.
     pub fn finish(&mut self) {
         if self.need_flush {
-            self.tlb.flush_all();
+            self.tlb.flush_tlb();
             self.need_flush = false;
         }
     }
@@ -322,28 +317,9 @@ pub mod tests {
     use super::*;
     use crate::common::frame::PageInfo;
     use crate::common::phys::test_phys;
+    use crate::common::testutil::TestHw;
     use alloc::boxed::Box;
     use alloc::vec;
-    use core::cell::Cell;
-
-    /// Records TLB effects.
-    #[derive(Default)]
-    pub struct TestTlb {
-        pub flushes: Cell<u32>,
-        pub invlpgs: Cell<u32>,
-        pub cr3: Cell<u64>,
-    }
-    impl TlbOps for TestTlb {
-        fn flush_all(&self) {
-            self.flushes.set(self.flushes.get() + 1);
-        }
-        fn invlpg(&self, _va: u64) {
-            self.invlpgs.set(self.invlpgs.get() + 1);
-        }
-        fn load_cr3(&self, l4: Mfn) {
-            self.cr3.set(l4.0);
-        }
-    }
 
     pub const D: DomId = DomId(1);
     pub const OTHER: DomId = DomId(2);
@@ -351,7 +327,7 @@ pub mod tests {
 
     /// A machine: frames 0..=1 hypervisor (1 = idle L4 with slots
     /// 256..=271 filled), 2..=63 owned by D, 64..=79 by OTHER, rest free.
-    pub fn machine() -> (FrameTable, PhysMem, TestTlb) {
+    pub fn machine() -> (FrameTable, PhysMem, TestHw) {
         let mut ft = FrameTable::new(Box::leak(vec![PageInfo::RESERVED; 128].into_boxed_slice()));
         for m in (0..128).rev() {
             ft.release_reserved(Mfn(m)).unwrap();
@@ -380,10 +356,10 @@ pub mod tests {
         for i in HV_L4_FIRST..=HV_L4_LAST {
             phys.write_u64(IDLE_L4, i, 0xdead_0000_0000_0003 + ((i as u64) << 12));
         }
-        (ft, phys, TestTlb::default())
+        (ft, phys, TestHw::default())
     }
 
-    pub fn mm<'a>(ft: &'a mut FrameTable, phys: &'a mut PhysMem, tlb: &'a TestTlb) -> Mm<'a> {
+    pub fn mm<'a>(ft: &'a mut FrameTable, phys: &'a mut PhysMem, tlb: &'a TestHw) -> Mm<'a> {
         Mm { frames: ft, phys, idle_l4: IDLE_L4, tlb, pg_owner: D, allow_cache_attrs: false, need_flush: false }
     }
 
@@ -451,7 +427,7 @@ pub mod tests {
         m.get_page_and_type(Mfn(30), D, PageType::L1).unwrap();
         assert!(m.need_flush);
         m.finish();
-        assert_eq!(tlb.flushes.get(), 1);
+        assert!(tlb.saw("flush"));
     }
 
     #[test]

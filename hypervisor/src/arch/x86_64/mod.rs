@@ -25,6 +25,8 @@ pub mod guest_access;
 #[cfg(not(test))]
 pub mod heap;
 #[cfg(not(test))]
+pub mod hw;
+#[cfg(not(test))]
 pub mod serial;
 #[cfg(not(test))]
 pub mod traps;

@@ -5,6 +5,7 @@
 use super::cpu;
 use super::entry::{self, VEC_SYSCALL32};
 use super::guest_access::CurrentGuest;
+use super::pv;
 use crate::common::console;
 use crate::common::domain::{DomainState, VcpuState};
 use crate::common::hypercall::{self, Ctx};
@@ -20,11 +21,7 @@ use spin::Mutex;
 /// would mean re-entry, a bug.
 pub static HV: Mutex<Option<Hv>> = Mutex::new(None);
 
-/// Names of the architectural exceptions.
-pub const EXCEPTION_NAMES: [&str; 32] = [
-    "#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "CSO", "#TS", "#NP", "#SS", "#GP", "#PF", "#15",
-    "#MF", "#AC", "#MC", "#XM", "#VE", "#CP", "#22", "#23", "#24", "#25", "#26", "#27", "#HV", "#VC", "#SX", "#31",
-];
+pub use super::pv::traps::vector::NAMES as EXCEPTION_NAMES;
 
 fn with_hv<R>(f: impl FnOnce(&mut Hv) -> R) -> R {
     let mut g = HV.try_lock().expect("hypervisor re-entered");
@@ -79,7 +76,7 @@ extern "C" fn hv_trap(regs: &mut CpuUserRegs) {
     if regs.cs & 3 == 0 {
         // In the hypervisor: only faults on guest-access instructions are
         // expected; they resume at their fixup with the work undone.
-        if matches!(vec, 13 | 14) {
+        if matches!(vec, 11..=14) {
             if let Some(fix) = entry::fixup_for(regs.rip) {
                 regs.rip = fix;
                 return;
@@ -92,19 +89,8 @@ extern "C" fn hv_trap(regs: &mut CpuUserRegs) {
     }
     with_hv(|hv| {
         if vec < 32 {
-            // Trap bouncing to the guest's handlers comes with the PV CPU
-            // work; until then a guest exception crashes the domain, as Xen
-            // does for a guest without a trap table.
-            let (d, _) = hv.current.expect("guest entry without a current vCPU");
-            let name = EXCEPTION_NAMES[vec as usize];
-            log::error!(
-                "unhandled {name} error {:#x} at rip {:#x} rsp {:#x} cr2 {:#x}",
-                regs.error_code,
-                regs.rip,
-                regs.rsp,
-                cpu::cr2()
-            );
-            crash_domain(hv, d);
+            let (d, v) = hv.current.expect("guest entry without a current vCPU");
+            pv::traps::guest_exception(hv, &mut CurrentGuest, regs, d, v);
         }
         // Vectors >= 32: no interrupt sources are programmed yet; ignore.
         leave(hv, regs);
@@ -122,11 +108,10 @@ extern "C" fn hv_syscall(regs: &mut CpuUserRegs) {
             crash_domain(hv, d);
         } else if kernel {
             let mut mem = CurrentGuest;
-            let mut ctx = Ctx { hv, mem: &mut mem, regs, dom: d, vcpu: v };
+            let mut ctx = Ctx { hv, mem: &mut mem, regs, dom: d, vcpu: v, preemptible: true };
             hypercall::dispatch(&mut ctx);
         } else {
-            log::error!("user-mode syscall before the guest set a syscall callback");
-            crash_domain(hv, d);
+            pv::traps::user_syscall(hv, &mut CurrentGuest, regs, d, v);
         }
         leave(hv, regs);
     });
@@ -164,24 +149,44 @@ fn leave(hv: &mut Hv, regs: &mut CpuUserRegs) {
     }
 }
 
-/// Saves the current vCPU's frame and loads `to`'s: registers, page
-/// tables, FPU area.
+/// Saves the current vCPU's state and loads `to`'s: registers, segment
+/// bases, page tables, GDT/LDT mappings, debug registers, CR0.TS and the
+/// FPU save area.
 pub fn switch_to(hv: &mut Hv, regs: &mut CpuUserRegs, to: (DomId, u32)) {
+    let hw = hv.hw;
     if let Some((d, v)) = hv.current {
         if let Some(vc) = hv.domains.get_mut(d).and_then(|dom| dom.vcpus.get_mut(v as usize)) {
             vc.regs = *regs;
+            vc.arch.fs_base = hw.fs_base();
+            let (active, inactive) = (hw.gs_base(), hw.gs_shadow());
+            if vc.arch.kernel_mode {
+                (vc.arch.gs_base_kernel, vc.arch.gs_base_user) = (active, inactive);
+            } else {
+                (vc.arch.gs_base_user, vc.arch.gs_base_kernel) = (active, inactive);
+            }
         }
     }
     let vc = &mut hv.domains.get_mut(to.0).expect("switch to a missing domain").vcpus[to.1 as usize];
     *regs = vc.regs;
-    let cr3 = vc.arch.cr3();
-    // SAFETY: the vCPU's top-level table was validated and carries the
-    // hypervisor's L4 slots; its FPU area lives as long as the vCPU.
-    unsafe {
-        cpu::write_cr3(cr3.addr());
-        *core::ptr::addr_of_mut!(entry::hv_cur_fpu) = vc.fpu.0.as_mut_ptr();
+    hw.load_cr3(vc.arch.cr3());
+    hw.set_fs_base(vc.arch.fs_base);
+    if vc.arch.kernel_mode {
+        hw.set_gs_base(vc.arch.gs_base_kernel);
+        hw.set_gs_shadow(vc.arch.gs_base_user);
+    } else {
+        hw.set_gs_base(vc.arch.gs_base_user);
+        hw.set_gs_shadow(vc.arch.gs_base_kernel);
     }
+    hw.set_guest_ts(vc.arch.fpu_ts);
+    if vc.arch.debugreg[7] & 0xff != 0 {
+        hw.load_debugregs(&vc.arch.debugreg);
+    }
+    // SAFETY: the FPU area lives as long as the vCPU, and the vCPU is only
+    // destroyed after the CPU has switched away from it.
+    unsafe { *core::ptr::addr_of_mut!(entry::hv_cur_fpu) = vc.fpu.0.as_mut_ptr() };
     hv.current = Some(to);
+    pv::descriptors::map_gdt(hv, to.0, to.1);
+    pv::descriptors::map_ldt(hv, to.0, to.1);
     console::set_log_context(Some(to));
 }
 
