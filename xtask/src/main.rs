@@ -24,7 +24,7 @@ type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
 const KERNEL_RUSTFLAGS: &str = "-Cno-redzone=yes";
 
 /// Test guests packed into the archive under `boot/guests/`.
-const GUESTS: &[&str] = &["enosys", "crash"];
+const GUESTS: &[&str] = &["enosys", "crash", "mmu", "traps", "cpuid", "hostile"];
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()

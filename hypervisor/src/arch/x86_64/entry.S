@@ -157,7 +157,21 @@ hv_exit_to_guest:
 5:
         POP_GPRS
         addq    $8, %rsp
+hv_exit_iretq:
         iretq
+
+/* The iretq above faulted (a guest frame the CPU refused: bad selector).
+ * The fault handler resumed here on the frame; the guest's FPU state is
+ * still in its save area, so Rust may use SSE once TS is clear. */
+hv_iret_fault:
+        clts
+        leaq    hv_stack_top - 256(%rip), %rsp
+        call    hv_bad_iret
+        jmp     hv_exit_to_guest
+
+        .pushsection .ex_table, "a"
+        .quad   hv_exit_iretq, hv_iret_fault
+        .popsection
 
 /*
  * Copies between hypervisor and guest memory. A fault on the rep movsb

@@ -40,7 +40,7 @@ pub fn fatal(what: &str, regs: &CpuUserRegs) -> ! {
          (XEN) r8  {:016x} r9  {:016x} r10 {:016x} r11 {:016x}\n\
          (XEN) r12 {:016x} r13 {:016x} r14 {:016x} r15 {:016x}\n\
          (XEN) rflags {:016x} cr0 {:016x} cr2 {:016x} cr3 {:016x} cr4 {:016x}\n\
-         (XEN) Hypervisor crashed: exiting\n",
+",
         r.error_code,
         r.rip,
         r.cs,
@@ -66,6 +66,21 @@ pub fn fatal(what: &str, regs: &CpuUserRegs) -> ! {
         cpu::cr3(),
         cpu::cr4()
     ));
+    // A fault on the way out to a guest: show the frame being returned to.
+    let top = core::ptr::addr_of!(entry::hv_stack_top) as u64;
+    if r.cs & 3 == 0 && r.rsp + 40 <= top && r.rsp >= top - 256 {
+        // SAFETY: the range lies inside the hypervisor stack (checked above).
+        let w = |i: u64| unsafe { ((r.rsp + 8 * i) as *const u64).read() };
+        console::print_fmt(format_args!(
+            "(XEN) iret frame: rip {:#x} cs {:#x} rflags {:#x} rsp {:#x} ss {:#x}\n",
+            w(0),
+            w(1),
+            w(2),
+            w(3),
+            w(4)
+        ));
+    }
+    console::print_fmt(format_args!("(XEN) Hypervisor crashed: exiting\n"));
     cpu::qemu_exit(qemu_exit::HYPERVISOR_PANIC)
 }
 
@@ -117,6 +132,36 @@ extern "C" fn hv_syscall(regs: &mut CpuUserRegs) {
     });
 }
 
+/// The CPU refused to return to the guest frame at the top of the stack
+/// (`iretq` faulted: a selector the guest supplied is unusable). As Xen
+/// does, bounce to the guest's failsafe callback, or crash the guest if it
+/// has none; then continue with whatever runs next.
+#[no_mangle]
+extern "C" fn hv_bad_iret() {
+    // SAFETY: the guest frame slot at the top of the stack is the frame
+    // the exit path was popping; nothing else refers to it now.
+    let regs = unsafe { &mut *(entry::guest_frame_addr() as *mut CpuUserRegs) };
+    with_hv(|hv| {
+        let (d, v) = hv.current.expect("returning to a guest without a current vCPU");
+        let cb = hv.domains.get(d).expect("domain").vcpus[v as usize].arch.failsafe_callback;
+        log::warn!("cannot return to cs {:#x} ss {:#x} rip {:#x}: failsafe callback", regs.cs, regs.ss, regs.rip);
+        let r = pv::bounce::deliver(
+            hv,
+            &mut CurrentGuest,
+            regs,
+            d,
+            v,
+            cb.address,
+            pv::bounce::Kind::Failsafe([0; 4]),
+            cb.mask_events,
+        );
+        if let Err(pv::bounce::Undeliverable(why)) = r {
+            pv::traps::crash(hv, d, &alloc::format!("{why} for a faulting return to the guest"));
+        }
+        leave(hv, regs);
+    });
+}
+
 /// Marks a domain crashed (dom0 crashing ends the machine).
 pub fn crash_domain(hv: &mut Hv, d: DomId) {
     let _ = hypercall::shutdown(hv, d, SHUTDOWN_crash);
@@ -126,6 +171,7 @@ pub fn crash_domain(hv: &mut Hv, d: DomId) {
 /// stack) that vCPU's state. Returns to the entry stub, which restores it.
 fn leave(hv: &mut Hv, regs: &mut CpuUserRegs) {
     if let Some(exit) = hv.exit {
+        audit(hv);
         machine_exit(exit);
     }
     let runnable = |hv: &Hv, (d, v): (DomId, u32)| {
@@ -144,6 +190,7 @@ fn leave(hv: &mut Hv, regs: &mut CpuUserRegs) {
         Some(n) => switch_to(hv, regs, n),
         None => {
             log::info!("no runnable vCPU left: stopping");
+            audit(hv);
             machine_exit(MachineExit::Poweroff)
         }
     }
@@ -188,6 +235,20 @@ pub fn switch_to(hv: &mut Hv, regs: &mut CpuUserRegs, to: (DomId, u32)) {
     pv::descriptors::map_gdt(hv, to.0, to.1);
     pv::descriptors::map_ldt(hv, to.0, to.1);
     console::set_log_context(Some(to));
+}
+
+/// Checks the frame accounting and logs the result (tests look for it).
+pub fn audit(hv: &Hv) {
+    match hv.frames.audit() {
+        Ok(s) => log::info!(
+            "frame audit OK: {} free, {} hypervisor, {} domain, {} reserved",
+            s.free,
+            s.hypervisor,
+            s.domains,
+            s.reserved
+        ),
+        Err(e) => log::error!("frame audit FAILED: {e}"),
+    }
 }
 
 /// Ends the machine for `exit`.

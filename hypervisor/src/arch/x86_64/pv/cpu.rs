@@ -233,6 +233,12 @@ pub fn do_iret<M: GuestMem>(ctx: &mut Ctx<'_, M>, _a: [u64; 5]) -> HcResult {
         crash(ctx.hv, d, "iret: non-canonical rip or rsp");
         return Ok(ctx.regs.rax as i64);
     }
+    // A null code or stack selector can never be returned to in 64-bit
+    // ring 3; other bad selectors fault in the exit path (failsafe).
+    if f.cs as u16 & !3 == 0 || f.ss as u16 & !3 == 0 {
+        crash(ctx.hv, d, "iret: null cs or ss");
+        return Ok(ctx.regs.rax as i64);
+    }
     if to_user && vc.arch.kernel_mode {
         if vc.arch.cr3_user.0 == 0 {
             crash(ctx.hv, d, "iret to user mode without a user page table");
