@@ -1,11 +1,22 @@
 //! `arch-x86/xen.h` and `arch-x86/xen-x86_64.h`: x86_64 PV register frames,
-//! the virtual IDT entry, selectors and the hypervisor's virtual range.
+//! the virtual IDT entry, the vCPU context, selectors, the hypervisor's
+//! virtual range, and the x86 parts of domain configuration.
+#![allow(non_upper_case_globals)]
 
 use crate::assert_layout;
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
 /// Number of `vcpu_info` slots in `shared_info` (`XEN_LEGACY_MAX_VCPUS`).
 pub const XEN_LEGACY_MAX_VCPUS: usize = 32;
+
+/// `xen_pfn_t`: a guest or machine frame number (`unsigned long`).
+pub type XenPfn = u64;
+/// `xen_ulong_t` (`unsigned long`).
+pub type XenUlong = u64;
+/// `xen_callback_t` on x86_64: the callback's address (`unsigned long`).
+pub type XenCallback = u64;
+/// `tsc_timestamp_t`: an RDTSC timestamp.
+pub type TscTimestamp = u64;
 
 // ---- Selectors (xen-x86_64.h) ----------------------------------------------
 
@@ -23,6 +34,18 @@ pub const FLAT_RING3_SS32: u16 = 0xe02b;
 pub const FLAT_RING3_SS64: u16 = 0xe02b;
 /// Guest kernel code (64-bit PV kernels run in ring 3).
 pub const FLAT_KERNEL_CS64: u16 = FLAT_RING3_CS64;
+/// Guest kernel 32-bit code.
+pub const FLAT_KERNEL_CS32: u16 = FLAT_RING3_CS32;
+/// Guest kernel 32-bit data.
+pub const FLAT_KERNEL_DS32: u16 = FLAT_RING3_DS32;
+/// Guest kernel 32-bit stack.
+pub const FLAT_KERNEL_SS32: u16 = FLAT_RING3_SS32;
+/// Guest user 32-bit code.
+pub const FLAT_USER_CS32: u16 = FLAT_RING3_CS32;
+/// Guest user 32-bit data.
+pub const FLAT_USER_DS32: u16 = FLAT_RING3_DS32;
+/// Guest user 32-bit stack.
+pub const FLAT_USER_SS32: u16 = FLAT_RING3_SS32;
 /// Guest kernel code.
 pub const FLAT_KERNEL_CS: u16 = FLAT_KERNEL_CS64;
 /// Guest kernel data.
@@ -66,7 +89,57 @@ pub const MACH2PHYS_VIRT_END: u64 = 0xFFFF_8040_0000_0000;
 /// Entries the M2P table can hold.
 pub const MACH2PHYS_NR_ENTRIES: u64 = (MACH2PHYS_VIRT_END - MACH2PHYS_VIRT_START) >> 3;
 
+// ---- set_segment_base (xen-x86_64.h) ----------------------------------------
+
+/// `SEGBASE_FS`: set the `fs` base.
+pub const SEGBASE_FS: u32 = 0;
+/// `SEGBASE_GS_USER`: set the user `gs` base.
+pub const SEGBASE_GS_USER: u32 = 1;
+/// `SEGBASE_GS_KERNEL`: set the kernel `gs` base.
+pub const SEGBASE_GS_KERNEL: u32 = 2;
+/// `SEGBASE_GS_USER_SEL`: set user `%gs` to the selector in `base[15:0]`.
+pub const SEGBASE_GS_USER_SEL: u32 = 3;
+
+/// `xen_pfn_to_cr3`: the CR3 value for a top-level page-table frame.
+pub const fn xen_pfn_to_cr3(pfn: XenPfn) -> u64 {
+    pfn << 12
+}
+/// `xen_cr3_to_pfn`: the frame a CR3 value points at.
+pub const fn xen_cr3_to_pfn(cr3: u64) -> XenPfn {
+    cr3 >> 12
+}
+
+/// `XEN_HVM_DEBUGCONS_IOPORT`: the debug console I/O port.
+pub const XEN_HVM_DEBUGCONS_IOPORT: u16 = 0xe9;
+
 // ---- VGCF flags ---------------------------------------------------------
+// The C header spells most of these in lower case (`VGCF_in_kernel`); both
+// spellings are provided, with the same values.
+
+/// `_VGCF_i387_valid`: bit number of [`VGCF_i387_valid`].
+pub const _VGCF_i387_valid: u32 = 0;
+/// `VGCF_i387_valid`: FPU state in the context is valid.
+pub const VGCF_i387_valid: u64 = 1 << _VGCF_i387_valid;
+/// `_VGCF_in_kernel`: bit number of [`VGCF_in_kernel`].
+pub const _VGCF_in_kernel: u32 = 2;
+/// `VGCF_in_kernel`: the vCPU is in kernel mode.
+pub const VGCF_in_kernel: u64 = 1 << _VGCF_in_kernel;
+/// `_VGCF_failsafe_disables_events`: bit number of [`VGCF_failsafe_disables_events`].
+pub const _VGCF_failsafe_disables_events: u32 = 3;
+/// `VGCF_failsafe_disables_events`: the failsafe callback masks events.
+pub const VGCF_failsafe_disables_events: u64 = 1 << _VGCF_failsafe_disables_events;
+/// `_VGCF_syscall_disables_events`: bit number of [`VGCF_syscall_disables_events`].
+pub const _VGCF_syscall_disables_events: u32 = 4;
+/// `VGCF_syscall_disables_events`: the syscall callback masks events.
+pub const VGCF_syscall_disables_events: u64 = 1 << _VGCF_syscall_disables_events;
+/// `_VGCF_online`: bit number of [`VGCF_online`].
+pub const _VGCF_online: u32 = 5;
+/// `VGCF_online`: the vCPU is online.
+pub const VGCF_online: u64 = 1 << _VGCF_online;
+/// `_VGCF_in_syscall` (xen-x86_64.h): bit number of [`VGCF_in_syscall`].
+pub const _VGCF_in_syscall: u32 = 8;
+/// `VGCF_in_syscall` (`iret` flag): return as if from a `syscall`.
+pub const VGCF_in_syscall: u64 = 1 << _VGCF_in_syscall;
 
 /// FPU state in the context is valid.
 pub const VGCF_I387_VALID: u64 = 1 << 0;
@@ -89,26 +162,43 @@ pub const VGCF_IN_SYSCALL: u64 = 1 << 8;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
 #[repr(C)]
 pub struct CpuUserRegs {
+    /// `r15`.
     pub r15: u64,
+    /// `r14`.
     pub r14: u64,
+    /// `r13`.
     pub r13: u64,
+    /// `r12`.
     pub r12: u64,
+    /// `rbp`.
     pub rbp: u64,
+    /// `rbx`.
     pub rbx: u64,
+    /// `r11`.
     pub r11: u64,
+    /// `r10`.
     pub r10: u64,
+    /// `r9`.
     pub r9: u64,
+    /// `r8`.
     pub r8: u64,
+    /// `rax`.
     pub rax: u64,
+    /// `rcx`.
     pub rcx: u64,
+    /// `rdx`.
     pub rdx: u64,
+    /// `rsi`.
     pub rsi: u64,
+    /// `rdi`.
     pub rdi: u64,
     /// Private: hardware error code.
     pub error_code: u32,
     /// Private: vector of the exception that built the frame.
     pub entry_vector: u32,
+    /// Instruction pointer (`rip`/`eip`/`ip`).
     pub rip: u64,
+    /// Code selector.
     pub cs: u16,
     /// Padding.
     pub _pad0: u16,
@@ -118,19 +208,25 @@ pub struct CpuUserRegs {
     pub _pad1: [u8; 3],
     /// `rflags.IF == !saved_upcall_mask`.
     pub rflags: u64,
+    /// Stack pointer.
     pub rsp: u64,
+    /// Stack selector.
     pub ss: u16,
     /// Padding.
     pub _pad2: [u16; 3],
+    /// `es` selector.
     pub es: u16,
     /// Padding.
     pub _pad3: [u16; 3],
+    /// `ds` selector.
     pub ds: u16,
     /// Padding.
     pub _pad4: [u16; 3],
+    /// `fs` selector.
     pub fs: u16,
     /// Padding.
     pub _pad5: [u16; 3],
+    /// `gs` selector.
     pub gs: u16,
     /// Padding.
     pub _pad6: [u16; 3],
@@ -204,16 +300,195 @@ assert_layout!(ArchSharedInfo, size = 48, max_pfn @ 0, pfn_to_mfn_frame_list_lis
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
 #[repr(C)]
 pub struct IretContext {
+    /// `rax`.
     pub rax: u64,
+    /// `r11`.
     pub r11: u64,
+    /// `rcx`.
     pub rcx: u64,
     /// `VGCF_IN_SYSCALL` or 0.
     pub flags: u64,
+    /// Instruction pointer (`rip`/`eip`/`ip`).
     pub rip: u64,
+    /// Code selector.
     pub cs: u64,
+    /// Flags.
     pub rflags: u64,
+    /// Stack pointer.
     pub rsp: u64,
+    /// Stack selector.
     pub ss: u64,
 }
 assert_layout!(IretContext, size = 72, rax @ 0, r11 @ 8, rcx @ 16, flags @ 24, rip @ 32,
     cs @ 40, rflags @ 48, rsp @ 56, ss @ 64);
+
+// ---- vCPU context ----------------------------------------------------------
+
+/// `struct vcpu_guest_context` (x86_64): the whole architectural state of a
+/// PV vCPU, as used by `VCPUOP_initialise` and `XEN_DOMCTL_{set,get}vcpucontext`.
+/// 5168 bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct VcpuGuestContext {
+    /// User-level FPU registers (`fpu_ctxt.x`, FXSAVE format); first so
+    /// they can be aligned for FXSAVE/FXRSTOR.
+    pub fpu_ctxt: [u8; 512],
+    /// `VGCF_*` flags.
+    pub flags: u64,
+    /// User-level CPU registers.
+    pub user_regs: CpuUserRegs,
+    /// Virtual IDT.
+    pub trap_ctxt: [TrapInfo; 256],
+    /// LDT linear address.
+    pub ldt_base: u64,
+    /// LDT number of entries.
+    pub ldt_ents: u64,
+    /// GDT machine frames.
+    pub gdt_frames: [u64; 16],
+    /// GDT number of entries.
+    pub gdt_ents: u64,
+    /// Virtual TSS: kernel `ss` (only SS1/SP1).
+    pub kernel_ss: u64,
+    /// Virtual TSS: kernel stack pointer.
+    pub kernel_sp: u64,
+    /// CR0-CR7 (control registers). NB: the user page table on x86/64 is
+    /// placed in `ctrlreg[1]`.
+    pub ctrlreg: [u64; 8],
+    /// DB0-DB7 (debug registers).
+    pub debugreg: [u64; 8],
+    /// Event callback address.
+    pub event_callback_eip: u64,
+    /// Failsafe callback address.
+    pub failsafe_callback_eip: u64,
+    /// Syscall callback address.
+    pub syscall_callback_eip: u64,
+    /// `VMASST_TYPE_*` bitmap.
+    pub vm_assist: u64,
+    /// Segment base address: `fs`.
+    pub fs_base: u64,
+    /// Segment base address: kernel `gs`.
+    pub gs_base_kernel: u64,
+    /// Segment base address: user `gs`.
+    pub gs_base_user: u64,
+}
+assert_layout!(VcpuGuestContext, size = 5168, fpu_ctxt @ 0, flags @ 512, user_regs @ 520,
+    trap_ctxt @ 720, ldt_base @ 4816, ldt_ents @ 4824, gdt_frames @ 4832, gdt_ents @ 4960,
+    kernel_ss @ 4968, kernel_sp @ 4976, ctrlreg @ 4984, debugreg @ 5048,
+    event_callback_eip @ 5112, failsafe_callback_eip @ 5120, syscall_callback_eip @ 5128,
+    vm_assist @ 5136, fs_base @ 5144, gs_base_kernel @ 5152, gs_base_user @ 5160);
+
+impl Default for VcpuGuestContext {
+    fn default() -> Self {
+        zerocopy::FromZeros::new_zeroed()
+    }
+}
+
+// ---- Domain configuration (tools only) ---------------------------------------
+
+/// `_XEN_X86_EMU_LAPIC`: bit number of [`XEN_X86_EMU_LAPIC`].
+pub const _XEN_X86_EMU_LAPIC: u32 = 0;
+/// `XEN_X86_EMU_LAPIC`: emulate a local APIC.
+pub const XEN_X86_EMU_LAPIC: u32 = 1 << _XEN_X86_EMU_LAPIC;
+/// `_XEN_X86_EMU_HPET`
+pub const _XEN_X86_EMU_HPET: u32 = 1;
+/// `XEN_X86_EMU_HPET`: emulate an HPET.
+pub const XEN_X86_EMU_HPET: u32 = 1 << _XEN_X86_EMU_HPET;
+/// `_XEN_X86_EMU_PM`
+pub const _XEN_X86_EMU_PM: u32 = 2;
+/// `XEN_X86_EMU_PM`: emulate ACPI PM timer/registers.
+pub const XEN_X86_EMU_PM: u32 = 1 << _XEN_X86_EMU_PM;
+/// `_XEN_X86_EMU_RTC`
+pub const _XEN_X86_EMU_RTC: u32 = 3;
+/// `XEN_X86_EMU_RTC`: emulate an RTC.
+pub const XEN_X86_EMU_RTC: u32 = 1 << _XEN_X86_EMU_RTC;
+/// `_XEN_X86_EMU_IOAPIC`
+pub const _XEN_X86_EMU_IOAPIC: u32 = 4;
+/// `XEN_X86_EMU_IOAPIC`: emulate an IO-APIC.
+pub const XEN_X86_EMU_IOAPIC: u32 = 1 << _XEN_X86_EMU_IOAPIC;
+/// `_XEN_X86_EMU_PIC`
+pub const _XEN_X86_EMU_PIC: u32 = 5;
+/// `XEN_X86_EMU_PIC`: emulate a PIC.
+pub const XEN_X86_EMU_PIC: u32 = 1 << _XEN_X86_EMU_PIC;
+/// `_XEN_X86_EMU_VGA`
+pub const _XEN_X86_EMU_VGA: u32 = 6;
+/// `XEN_X86_EMU_VGA`: emulate VGA.
+pub const XEN_X86_EMU_VGA: u32 = 1 << _XEN_X86_EMU_VGA;
+/// `_XEN_X86_EMU_IOMMU`
+pub const _XEN_X86_EMU_IOMMU: u32 = 7;
+/// `XEN_X86_EMU_IOMMU`: emulate an IOMMU.
+pub const XEN_X86_EMU_IOMMU: u32 = 1 << _XEN_X86_EMU_IOMMU;
+/// `_XEN_X86_EMU_PIT`
+pub const _XEN_X86_EMU_PIT: u32 = 8;
+/// `XEN_X86_EMU_PIT`: emulate a PIT.
+pub const XEN_X86_EMU_PIT: u32 = 1 << _XEN_X86_EMU_PIT;
+/// `_XEN_X86_EMU_USE_PIRQ`
+pub const _XEN_X86_EMU_USE_PIRQ: u32 = 9;
+/// `XEN_X86_EMU_USE_PIRQ`: route interrupts through PIRQs.
+pub const XEN_X86_EMU_USE_PIRQ: u32 = 1 << _XEN_X86_EMU_USE_PIRQ;
+/// `_XEN_X86_EMU_VPCI`
+pub const _XEN_X86_EMU_VPCI: u32 = 10;
+/// `XEN_X86_EMU_VPCI`: emulate PCI config space.
+pub const XEN_X86_EMU_VPCI: u32 = 1 << _XEN_X86_EMU_VPCI;
+/// `XEN_X86_EMU_ALL`: every emulation flag.
+pub const XEN_X86_EMU_ALL: u32 = XEN_X86_EMU_LAPIC
+    | XEN_X86_EMU_HPET
+    | XEN_X86_EMU_PM
+    | XEN_X86_EMU_RTC
+    | XEN_X86_EMU_IOAPIC
+    | XEN_X86_EMU_PIC
+    | XEN_X86_EMU_VGA
+    | XEN_X86_EMU_IOMMU
+    | XEN_X86_EMU_PIT
+    | XEN_X86_EMU_USE_PIRQ
+    | XEN_X86_EMU_VPCI;
+/// `XEN_X86_MSR_RELAXED`: relaxed MSR access (`misc_flags`).
+pub const XEN_X86_MSR_RELAXED: u32 = 1 << 0;
+/// `XEN_X86_MISC_FLAGS_MAX`: the highest `misc_flags` bit.
+pub const XEN_X86_MISC_FLAGS_MAX: u32 = XEN_X86_MSR_RELAXED;
+
+/// `struct xen_arch_domainconfig` (x86, tools only): part of
+/// `XEN_DOMCTL_createdomain`. A PV domain has `emulation_flags == 0`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct XenArchDomainconfig {
+    /// IN: `XEN_X86_EMU_*`.
+    pub emulation_flags: u32,
+    /// IN: `XEN_X86_MSR_*`.
+    pub misc_flags: u32,
+}
+assert_layout!(XenArchDomainconfig, size = 8, emulation_flags @ 0, misc_flags @ 4);
+
+/// `XEN_CPUID_NO_SUBLEAF`: the leaf has no subleaves.
+pub const XEN_CPUID_NO_SUBLEAF: u32 = 0xffff_ffff;
+
+/// `struct xen_cpuid_leaf`: one CPUID leaf of a CPU policy.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct XenCpuidLeaf {
+    /// Leaf (`eax` input).
+    pub leaf: u32,
+    /// Subleaf (`ecx` input) or [`XEN_CPUID_NO_SUBLEAF`].
+    pub subleaf: u32,
+    /// `eax` output.
+    pub a: u32,
+    /// `ebx` output.
+    pub b: u32,
+    /// `ecx` output.
+    pub c: u32,
+    /// `edx` output.
+    pub d: u32,
+}
+assert_layout!(XenCpuidLeaf, size = 24, leaf @ 0, subleaf @ 4, a @ 8, b @ 12, c @ 16, d @ 20);
+
+/// `struct xen_msr_entry`: one MSR of a CPU policy.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct XenMsrEntry {
+    /// MSR index.
+    pub idx: u32,
+    /// Reserved, must be zero.
+    pub flags: u32,
+    /// Value.
+    pub val: u64,
+}
+assert_layout!(XenMsrEntry, size = 16, idx @ 0, flags @ 4, val @ 8);

@@ -79,3 +79,16 @@ pub struct XenFeatureInfo {
     pub submap: u32,
 }
 assert_layout!(XenFeatureInfo, size = 8, submap_idx @ 0, submap @ 4);
+
+/// `struct xen_build_id` (`XENVER_build_id`): `len` IN (size of `buf`),
+/// followed by the variable-length build id OUT. The hypercall returns
+/// the number of bytes written (called with `len == 0`: the size needed).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct XenBuildId {
+    /// IN: size of `buf`.
+    pub len: u32,
+    /// OUT: the build id (flexible array).
+    pub buf: [u8; 0],
+}
+assert_layout!(XenBuildId, size = 4, len @ 0, buf @ 4);

@@ -83,33 +83,50 @@ pub mod hypercall {
 }
 
 // ---- VIRQs (`VIRQ_*`) ----------------------------------------------------
+// V. = per-vCPU VIRQ, G. = global VIRQ (bound on vCPU 0, may be re-bound).
 
-/// System timer tick, per vCPU.
+/// V. Timebase update, and/or requested timeout.
 pub const VIRQ_TIMER: u32 = 0;
-/// Debug interrupt (dom0 `xl debug-keys`).
+/// V. Request guest to dump debug info.
 pub const VIRQ_DEBUG: u32 = 1;
-/// Console input/output for dom0.
+/// G. (DOM0) Bytes received on emergency console.
 pub const VIRQ_CONSOLE: u32 = 2;
-/// A domain was destroyed (dom0).
+/// G. (DOM0) Exceptional event for some domain.
 pub const VIRQ_DOM_EXC: u32 = 3;
-/// Trace buffer.
+/// G. (DOM0) Trace buffer has records available.
 pub const VIRQ_TBUF: u32 = 4;
-/// Debugger.
+/// G. (DOM0) A domain has paused for debugging.
 pub const VIRQ_DEBUGGER: u32 = 6;
-/// Xenoprof.
+/// V. XenOprofile interrupt: new sample available.
 pub const VIRQ_XENOPROF: u32 = 7;
-/// Console ring (dom0).
+/// G. (DOM0) Bytes received on console.
 pub const VIRQ_CON_RING: u32 = 8;
-/// PCPU state change (dom0).
+/// G. (DOM0) PCPU state changed.
 pub const VIRQ_PCPU_STATE: u32 = 9;
-/// MCE (dom0).
+/// G. (DOM0) A memory event has occurred.
 pub const VIRQ_MEM_EVENT: u32 = 10;
-/// Argo.
+/// G. Argo interdomain message notification.
 pub const VIRQ_ARGO: u32 = 11;
-/// Enomem.
+/// G. (DOM0) Low on heap memory.
 pub const VIRQ_ENOMEM: u32 = 12;
-/// Xenpmu.
+/// V. PMC interrupt.
 pub const VIRQ_XENPMU: u32 = 13;
+/// Architecture-specific VIRQ 0 (x86: `VIRQ_MCA`).
+pub const VIRQ_ARCH_0: u32 = 16;
+/// Architecture-specific VIRQ 1.
+pub const VIRQ_ARCH_1: u32 = 17;
+/// Architecture-specific VIRQ 2.
+pub const VIRQ_ARCH_2: u32 = 18;
+/// Architecture-specific VIRQ 3.
+pub const VIRQ_ARCH_3: u32 = 19;
+/// Architecture-specific VIRQ 4.
+pub const VIRQ_ARCH_4: u32 = 20;
+/// Architecture-specific VIRQ 5.
+pub const VIRQ_ARCH_5: u32 = 21;
+/// Architecture-specific VIRQ 6.
+pub const VIRQ_ARCH_6: u32 = 22;
+/// Architecture-specific VIRQ 7.
+pub const VIRQ_ARCH_7: u32 = 23;
 /// Number of VIRQs.
 pub const NR_VIRQS: u32 = 24;
 
@@ -187,12 +204,15 @@ pub struct MmuextOp {
     pub cmd: u32,
     /// Padding (implicit in C).
     pub _pad: u32,
-    /// `mfn` or `linear_addr`.
+    /// Union `arg1`: `mfn` (`[UN]PIN_TABLE`, NEW_BASEPTR, NEW_USER_BASEPTR,
+    /// CLEAR_PAGE, COPY_PAGE, `[UN]MARK_SUPER`) or `linear_addr`
+    /// (INVLPG_LOCAL, INVLPG_ALL, SET_LDT).
     pub arg1: u64,
-    /// `nr_ents`, `vcpumask` or `src_mfn`.
+    /// Union `arg2`: `nr_ents` (SET_LDT, low 32 bits), `vcpumask` guest
+    /// handle (TLB_FLUSH_MULTI, INVLPG_MULTI) or `src_mfn` (COPY_PAGE).
     pub arg2: u64,
 }
-assert_layout!(MmuextOp, size = 24, cmd @ 0, arg1 @ 8, arg2 @ 16);
+assert_layout!(MmuextOp, size = 24, cmd @ 0, _pad @ 4, arg1 @ 8, arg2 @ 16);
 
 /// `update_va_mapping` flags: no flush.
 pub const UVMF_NONE: u64 = 0;
@@ -460,3 +480,160 @@ pub fn cstr(b: &[u8]) -> &str {
         Err(e) => core::str::from_utf8(&b[..e.valid_up_to()]).unwrap_or(""),
     }
 }
+
+// ---- Multiboot module list (dom0 with SIF_MULTIBOOT_MOD) -------------------
+
+/// `struct xen_multiboot_mod_list`: one module when `start_info.flags` has
+/// [`SIF_MULTIBOOT_MOD`] (an array of these at `mod_start`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct XenMultibootModList {
+    /// Address of first byte of the module.
+    pub mod_start: u32,
+    /// Address of last byte of the module (inclusive).
+    pub mod_end: u32,
+    /// Address of zero-terminated command line.
+    pub cmdline: u32,
+    /// Unused, must be zero.
+    pub pad: u32,
+}
+assert_layout!(XenMultibootModList, size = 16, mod_start @ 0, mod_end @ 4, cmdline @ 8, pad @ 12);
+
+// ---- dom0 console info ---------------------------------------------------------
+
+/// `XEN_VGATYPE_TEXT_MODE_3`: VGA text mode 3.
+pub const XEN_VGATYPE_TEXT_MODE_3: u8 = 0x03;
+/// `XEN_VGATYPE_VESA_LFB`: VESA linear frame buffer.
+pub const XEN_VGATYPE_VESA_LFB: u8 = 0x23;
+/// `XEN_VGATYPE_EFI_LFB`: EFI linear frame buffer.
+pub const XEN_VGATYPE_EFI_LFB: u8 = 0x70;
+
+/// `struct dom0_vga_console_info` (alias `xen_vga_console_info`): the
+/// console the hypervisor hands to dom0, at `start_info.console.dom0.info_off`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct Dom0VgaConsoleInfo {
+    /// `XEN_VGATYPE_*`.
+    pub video_type: u8,
+    /// Padding (implicit in C).
+    pub _pad: [u8; 3],
+    /// Mode-specific information (`u.text_mode_3` or `u.vesa_lfb`).
+    pub u: Dom0VgaConsoleInfoU,
+}
+assert_layout!(Dom0VgaConsoleInfo, size = 40, video_type @ 0, _pad @ 1, u @ 4);
+
+/// The union `dom0_vga_console_info.u` (storage; see the accessors).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct Dom0VgaConsoleInfoU {
+    /// The union's bytes.
+    pub raw: [u32; 9],
+}
+assert_layout!(Dom0VgaConsoleInfoU, size = 36, raw @ 0);
+
+impl Dom0VgaConsoleInfoU {
+    /// Member `text_mode_3` (`XEN_VGATYPE_TEXT_MODE_3`).
+    pub fn text_mode_3(&self) -> Dom0VgaTextMode3 {
+        crate::abi::union_get(self)
+    }
+    /// Makes `text_mode_3` the active member.
+    pub fn set_text_mode_3(&mut self, v: &Dom0VgaTextMode3) {
+        crate::abi::union_set(self, v)
+    }
+    /// Member `vesa_lfb` (`XEN_VGATYPE_VESA_LFB`, `XEN_VGATYPE_EFI_LFB`).
+    pub fn vesa_lfb(&self) -> Dom0VgaVesaLfb {
+        crate::abi::union_get(self)
+    }
+    /// Makes `vesa_lfb` the active member.
+    pub fn set_vesa_lfb(&mut self, v: &Dom0VgaVesaLfb) {
+        crate::abi::union_set(self, v)
+    }
+}
+
+/// `dom0_vga_console_info.u.text_mode_3`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct Dom0VgaTextMode3 {
+    /// Font height, in pixels.
+    pub font_height: u16,
+    /// Cursor column.
+    pub cursor_x: u16,
+    /// Cursor row.
+    pub cursor_y: u16,
+    /// Number of rows (in characters).
+    pub rows: u16,
+    /// Number of columns (in characters).
+    pub columns: u16,
+}
+assert_layout!(Dom0VgaTextMode3, size = 10, font_height @ 0, cursor_x @ 2, cursor_y @ 4,
+    rows @ 6, columns @ 8);
+
+/// `dom0_vga_console_info.u.vesa_lfb`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct Dom0VgaVesaLfb {
+    /// Width in pixels.
+    pub width: u16,
+    /// Height in pixels.
+    pub height: u16,
+    /// Bytes per scan line.
+    pub bytes_per_line: u16,
+    /// Bits per pixel.
+    pub bits_per_pixel: u16,
+    /// LFB physical address (low 32 bits).
+    pub lfb_base: u32,
+    /// LFB size in units of 64 KiB.
+    pub lfb_size: u32,
+    /// Red mask offset (VBE 1.2+).
+    pub red_pos: u8,
+    /// Red mask size.
+    pub red_size: u8,
+    /// Green mask offset.
+    pub green_pos: u8,
+    /// Green mask size.
+    pub green_size: u8,
+    /// Blue mask offset.
+    pub blue_pos: u8,
+    /// Blue mask size.
+    pub blue_size: u8,
+    /// Reserved mask offset.
+    pub rsvd_pos: u8,
+    /// Reserved mask size.
+    pub rsvd_size: u8,
+    /// VESA capabilities (offset 0xa, VESA command 0x4f00).
+    pub gbl_caps: u32,
+    /// Mode attributes (offset 0x0, VESA command 0x4f01).
+    pub mode_attrs: u16,
+    /// Padding.
+    pub pad: u16,
+    /// High 32 bits of `lfb_base`.
+    pub ext_lfb_base: u32,
+}
+assert_layout!(Dom0VgaVesaLfb, size = 36, width @ 0, height @ 2, bytes_per_line @ 4,
+    bits_per_pixel @ 6, lfb_base @ 8, lfb_size @ 12, red_pos @ 16, red_size @ 17,
+    green_pos @ 18, green_size @ 19, blue_pos @ 20, blue_size @ 21, rsvd_pos @ 22,
+    rsvd_size @ 23, gbl_caps @ 24, mode_attrs @ 28, pad @ 30, ext_lfb_base @ 32);
+
+// ---- UUIDs and tools bitmaps ------------------------------------------------
+
+/// `xen_uuid_t`: a UUID in big-endian byte order.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct XenUuid {
+    /// The 16 bytes.
+    pub a: [u8; 16],
+}
+assert_layout!(XenUuid, size = 16, a @ 0);
+
+/// `struct xenctl_bitmap` (tools only): a bitmap in guest memory.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct XenctlBitmap {
+    /// Guest handle of the `uint8_t` bitmap.
+    pub bitmap: u64,
+    /// Number of bits.
+    pub nr_bits: u32,
+    /// Padding (implicit in C).
+    pub _pad: u32,
+}
+assert_layout!(XenctlBitmap, size = 16, bitmap @ 0, nr_bits @ 8, _pad @ 12);

@@ -22,12 +22,31 @@ pub struct SringHeader {
     pub rsp_prod: RingIdx,
     /// Front end wants a notification when `rsp_prod` passes this.
     pub rsp_event: RingIdx,
-    /// Protocol-private bytes (`pvt`: netif smartpoll, tapif msg).
+    /// Union `pvt`: protocol-private bytes (`pvt_pad`; `netif.smartpoll_active`
+    /// and `tapif_user.msg` in byte 0).
     pub pvt: [u8; 4],
     /// Padding (`__pad[44]`).
     pub pad: [u8; 44],
 }
-assert_layout!(SringHeader, size = 64, req_prod @ 0, req_event @ 4, rsp_prod @ 8, rsp_event @ 12, pvt @ 16, pad @ 20);
+assert_layout!(SringHeader, size = 64, req_prod @ 0, req_event @ 4, rsp_prod @ 8, rsp_event @ 12,
+    pvt @ 16, pad @ 20);
 
 /// Offset of `ring[]` in a shared ring page.
 pub const SRING_RING_OFFSET: usize = 64;
+
+/// `__RD32(x)`: rounds a 32-bit value down to the nearest power of two
+/// (0 stays 0).
+pub const fn rd32(x: u32) -> u32 {
+    if x == 0 {
+        0
+    } else {
+        1 << (31 - x.leading_zeros())
+    }
+}
+
+/// `__CONST_RING_SIZE`: the number of slots of `slot_size` bytes in a
+/// shared ring of `ring_bytes` bytes (header included), rounded down to a
+/// power of two so an index can be masked with `size - 1`.
+pub const fn const_ring_size(ring_bytes: usize, slot_size: usize) -> usize {
+    rd32(((ring_bytes - SRING_RING_OFFSET) / slot_size) as u32) as usize
+}
