@@ -97,7 +97,7 @@ pub const SEGBASE_FS: u32 = 0;
 pub const SEGBASE_GS_USER: u32 = 1;
 /// `SEGBASE_GS_KERNEL`: set the kernel `gs` base.
 pub const SEGBASE_GS_KERNEL: u32 = 2;
-/// `SEGBASE_GS_USER_SEL`: set user `%gs` to the selector in base[15:0].
+/// `SEGBASE_GS_USER_SEL`: set user `%gs` to the selector in `base[15:0]`.
 pub const SEGBASE_GS_USER_SEL: u32 = 3;
 
 /// `xen_pfn_to_cr3`: the CR3 value for a top-level page-table frame.

@@ -45,6 +45,14 @@ pub const XEN_ELFNOTE_MAX: u32 = XEN_ELFNOTE_PHYS32_ENTRY;
 pub const XEN_ELFNOTE_CRASH_INFO: u32 = 0x1000001;
 /// Crash dump: registers.
 pub const XEN_ELFNOTE_CRASH_REGS: u32 = 0x1000002;
+/// `xl dump-core`: marks a Xen dump-core file (no content).
+pub const XEN_ELFNOTE_DUMPCORE_NONE: u32 = 0x2000000;
+/// `xl dump-core`: the dump-core header.
+pub const XEN_ELFNOTE_DUMPCORE_HEADER: u32 = 0x2000001;
+/// `xl dump-core`: the Xen version (from `XENVER_*`).
+pub const XEN_ELFNOTE_DUMPCORE_XEN_VERSION: u32 = 0x2000002;
+/// `xl dump-core`: the format version identifier.
+pub const XEN_ELFNOTE_DUMPCORE_FORMAT_VERSION: u32 = 0x2000003;
 
 /// Emits one ELF note named "Xen" in section `.note.Xen`.
 ///

@@ -63,6 +63,7 @@ errnos! {
     EISCONN = 106, "Transport endpoint is already connected";
     ENOTCONN = 107, "Transport endpoint is not connected";
     ETIMEDOUT = 110, "Connection timed out";
+    ECONNREFUSED = 111, "Connection refused";
 }
 
 /// `EWOULDBLOCK` aliases `EAGAIN`.

@@ -24,19 +24,19 @@ pub type GrantStatus = u16;
 
 // ---- Grant entries ------------------------------------------------------------
 
-/// `struct grant_entry_v1`. Fields marked [XEN] are written by the
-/// hypervisor and read by the guest; [GST] the other way round.
+/// `struct grant_entry_v1`. Fields marked \[XEN\] are written by the
+/// hypervisor and read by the guest; \[GST\] the other way round.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
 #[repr(C)]
 pub struct GrantEntryV1 {
-    /// `GTF_*`: type and flag information. [XEN,GST]
+    /// `GTF_*`: type and flag information. \[XEN,GST\]
     pub flags: u16,
-    /// The domain being granted foreign privileges. [GST]
+    /// The domain being granted foreign privileges. \[GST\]
     pub domid: u16,
-    /// `GTF_permit_access`: frame `domid` may map and access. [GST]
-    /// `GTF_accept_transfer`: frame `domid` may transfer into. [GST]
+    /// `GTF_permit_access`: frame `domid` may map and access. \[GST\]
+    /// `GTF_accept_transfer`: frame `domid` may transfer into. \[GST\]
     /// `GTF_transfer_completed`: MFN whose ownership was transferred by
-    /// `domid` (non-translated guests only). [XEN]
+    /// `domid` (non-translated guests only). \[XEN\]
     pub frame: u32,
 }
 assert_layout!(GrantEntryV1, size = 8, flags @ 0, domid @ 2, frame @ 4);
@@ -61,31 +61,31 @@ pub const GTF_transitive: u16 = 3;
 pub const GTF_type_mask: u16 = 3;
 /// `_GTF_readonly`: bit number of [`GTF_readonly`].
 pub const _GTF_readonly: u16 = 2;
-/// `GTF_readonly`: restrict `domid` to read-only mappings. [GST]
+/// `GTF_readonly`: restrict `domid` to read-only mappings. \[GST\]
 pub const GTF_readonly: u16 = 1 << _GTF_readonly;
 /// `_GTF_reading`: bit number of [`GTF_reading`].
 pub const _GTF_reading: u16 = 3;
-/// `GTF_reading`: the entry is mapped for reading by `domid`. [XEN]
+/// `GTF_reading`: the entry is mapped for reading by `domid`. \[XEN\]
 pub const GTF_reading: u16 = 1 << _GTF_reading;
 /// `_GTF_writing`: bit number of [`GTF_writing`].
 pub const _GTF_writing: u16 = 4;
-/// `GTF_writing`: the entry is mapped for writing by `domid`. [XEN]
+/// `GTF_writing`: the entry is mapped for writing by `domid`. \[XEN\]
 pub const GTF_writing: u16 = 1 << _GTF_writing;
 /// `_GTF_PWT`: bit number of [`GTF_PWT`].
 pub const _GTF_PWT: u16 = 5;
-/// `GTF_PWT`: x86 cache attribute for mappings. [GST]
+/// `GTF_PWT`: x86 cache attribute for mappings. \[GST\]
 pub const GTF_PWT: u16 = 1 << _GTF_PWT;
 /// `_GTF_PCD`: bit number of [`GTF_PCD`].
 pub const _GTF_PCD: u16 = 6;
-/// `GTF_PCD`: x86 cache attribute for mappings. [GST]
+/// `GTF_PCD`: x86 cache attribute for mappings. \[GST\]
 pub const GTF_PCD: u16 = 1 << _GTF_PCD;
 /// `_GTF_PAT`: bit number of [`GTF_PAT`].
 pub const _GTF_PAT: u16 = 7;
-/// `GTF_PAT`: x86 cache attribute for mappings. [GST]
+/// `GTF_PAT`: x86 cache attribute for mappings. \[GST\]
 pub const GTF_PAT: u16 = 1 << _GTF_PAT;
 /// `_GTF_sub_page`: bit number of [`GTF_sub_page`].
 pub const _GTF_sub_page: u16 = 8;
-/// `GTF_sub_page`: grant only a sub-range (copy only, no map). [GST]
+/// `GTF_sub_page`: grant only a sub-range (copy only, no map). \[GST\]
 pub const GTF_sub_page: u16 = 1 << _GTF_sub_page;
 /// `_GTF_transfer_committed`: bit number of [`GTF_transfer_committed`].
 pub const _GTF_transfer_committed: u16 = 2;

@@ -74,21 +74,21 @@ pub const XENMEM_acquire_resource: u32 = 28;
 
 // ---- Reservations -----------------------------------------------------------
 
-/// `XENMEMF_address_bits(x)`: maximum address width of the allocated
+/// `xenmemf_address_bits(x)`: maximum address width of the allocated
 /// region (0: no restriction).
-pub const fn XENMEMF_address_bits(x: u32) -> u32 {
+pub const fn xenmemf_address_bits(x: u32) -> u32 {
     x
 }
-/// `XENMEMF_get_address_bits(x)`.
-pub const fn XENMEMF_get_address_bits(x: u32) -> u32 {
+/// `xenmemf_get_address_bits(x)`.
+pub const fn xenmemf_get_address_bits(x: u32) -> u32 {
     x & 0xff
 }
 /// `XENMEMF_node(x)`: NUMA node to allocate from.
-pub const fn XENMEMF_node(x: u32) -> u32 {
+pub const fn xenmemf_node(x: u32) -> u32 {
     (x + 1) << 8
 }
 /// `XENMEMF_get_node(x)`.
-pub const fn XENMEMF_get_node(x: u32) -> u32 {
+pub const fn xenmemf_get_node(x: u32) -> u32 {
     ((x >> 8).wrapping_sub(1)) & 0xff
 }
 /// `XENMEMF_populate_on_demand`: populate the physmap with PoD entries.
@@ -96,8 +96,8 @@ pub const XENMEMF_populate_on_demand: u32 = 1 << 16;
 /// `XENMEMF_exact_node_request`: allocate only from the given node.
 pub const XENMEMF_exact_node_request: u32 = 1 << 17;
 /// `XENMEMF_exact_node(n)`.
-pub const fn XENMEMF_exact_node(n: u32) -> u32 {
-    XENMEMF_node(n) | XENMEMF_exact_node_request
+pub const fn xenmemf_exact_node(n: u32) -> u32 {
+    xenmemf_node(n) | XENMEMF_exact_node_request
 }
 /// `XENMEMF_vnode`: the node is a virtual node.
 pub const XENMEMF_vnode: u32 = 1 << 18;

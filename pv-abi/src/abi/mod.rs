@@ -74,3 +74,47 @@ pub(crate) fn union_set<U: FromBytes + IntoBytes, T: IntoBytes + Immutable>(u: &
     bytes.fill(0);
     bytes[..core::mem::size_of::<T>()].copy_from_slice(v.as_bytes());
 }
+
+#[cfg(test)]
+mod tests {
+    use super::domctl::{
+        XEN_DOMCTL_max_mem, XenDomctl, XenDomctlGetdomaininfo, XenDomctlMaxMem, XEN_DOMCTL_INTERFACE_VERSION,
+        XEN_DOMCTL_PAYLOAD_OFFSET,
+    };
+    use super::event_channel::{EvtchnStatusInterdomain, EvtchnStatusU};
+    use super::grant_table::{gntst_message, GNTST_bad_page, GNTST_okay};
+    use zerocopy::IntoBytes;
+
+    #[test]
+    fn union_set_zeroes_the_other_members() {
+        let mut u = EvtchnStatusU { raw: [0xffff_ffff; 2] };
+        u.set_virq(7);
+        assert_eq!(u.raw, [7, 0]);
+        assert_eq!(u.virq(), 7);
+        u.set_interdomain(&EvtchnStatusInterdomain { dom: 3, _pad: 0, port: 9 });
+        assert_eq!(u.interdomain().port, 9);
+        assert_eq!(u.unbound().dom, 3);
+    }
+
+    #[test]
+    fn domctl_payload_sits_after_the_header() {
+        let d = XenDomctl::new(XEN_DOMCTL_max_mem, 5, &XenDomctlMaxMem { max_memkb: 0x1122 });
+        assert_eq!(d.interface_version, XEN_DOMCTL_INTERFACE_VERSION);
+        let bytes = d.as_bytes();
+        assert_eq!(&bytes[8..10], &5u16.to_le_bytes());
+        let at = XEN_DOMCTL_PAYLOAD_OFFSET;
+        assert_eq!(&bytes[at..at + 8], &0x1122u64.to_le_bytes());
+        assert!(bytes[at + 8..].iter().all(|&b| b == 0));
+        assert_eq!(d.u.get::<XenDomctlMaxMem>().max_memkb, 0x1122);
+        let info: XenDomctlGetdomaininfo = d.u.get();
+        assert_eq!(info.tot_pages, 0);
+    }
+
+    #[test]
+    fn grant_status_messages() {
+        assert_eq!(gntst_message(GNTST_okay), "okay");
+        assert_eq!(gntst_message(GNTST_bad_page), "bad page");
+        assert_eq!(gntst_message(-100), "unknown grant status");
+        assert_eq!(gntst_message(5), "unknown grant status");
+    }
+}

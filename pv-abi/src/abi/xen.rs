@@ -204,8 +204,8 @@ pub struct MmuextOp {
     pub cmd: u32,
     /// Padding (implicit in C).
     pub _pad: u32,
-    /// Union `arg1`: `mfn` ([UN]PIN_TABLE, NEW_BASEPTR, NEW_USER_BASEPTR,
-    /// CLEAR_PAGE, COPY_PAGE, [UN]MARK_SUPER) or `linear_addr`
+    /// Union `arg1`: `mfn` (`[UN]PIN_TABLE`, NEW_BASEPTR, NEW_USER_BASEPTR,
+    /// CLEAR_PAGE, COPY_PAGE, `[UN]MARK_SUPER`) or `linear_addr`
     /// (INVLPG_LOCAL, INVLPG_ALL, SET_LDT).
     pub arg1: u64,
     /// Union `arg2`: `nr_ents` (SET_LDT, low 32 bits), `vcpumask` guest

@@ -34,14 +34,6 @@ assert_layout!(SringHeader, size = 64, req_prod @ 0, req_event @ 4, rsp_prod @ 8
 /// Offset of `ring[]` in a shared ring page.
 pub const SRING_RING_OFFSET: usize = 64;
 
-impl SringHeader {
-    /// `SHARED_RING_INIT`: the state the front end writes before it
-    /// publishes the ring (producers 0, event thresholds 1, padding zero).
-    pub const fn new() -> Self {
-        SringHeader { req_prod: 0, req_event: 1, rsp_prod: 0, rsp_event: 1, pvt: [0; 4], pad: [0; 44] }
-    }
-}
-
 /// `__RD32(x)`: rounds a 32-bit value down to the nearest power of two
 /// (0 stays 0).
 pub const fn rd32(x: u32) -> u32 {

@@ -9,6 +9,8 @@ use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 pub mod msg {
     /// `XS_CONTROL` (alias `XS_DEBUG`)
     pub const XS_CONTROL: u32 = 0;
+    /// `XS_DEBUG`: old name of `XS_CONTROL`.
+    pub const XS_DEBUG: u32 = XS_CONTROL;
     /// `XS_DIRECTORY`
     pub const XS_DIRECTORY: u32 = 1;
     /// `XS_READ`

@@ -1,1 +1,0 @@
-//! Shared rings with `io/ring.h` semantics (to be written).
