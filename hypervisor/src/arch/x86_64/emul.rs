@@ -556,7 +556,7 @@ fn szp(res: u64, size: u8) -> u64 {
     if res >> (size as u32 * 8 - 1) & 1 != 0 {
         f |= flags::SF;
     }
-    if (res as u8).count_ones() % 2 == 0 {
+    if (res as u8).count_ones().is_multiple_of(2) {
         f |= flags::PF;
     }
     f

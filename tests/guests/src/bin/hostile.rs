@@ -60,7 +60,7 @@ struct Targets {
 
 fn mfn(r: &mut Rng, t: &Targets) -> u64 {
     match r.below(8) {
-        0 | 1 | 2 => r.pick(&t.own),
+        0..=2 => r.pick(&t.own),
         3 => r.below(0x200),                   // low memory and the hypervisor image
         4 => t.max_mfn + 1 + r.below(1 << 20), // beyond memory
         5 => r.next() >> 12,
@@ -108,7 +108,7 @@ fn scramble(r: &mut Rng, t: &Targets) {
     let b = unsafe { core::slice::from_raw_parts_mut(t.buf as *mut u64, 1024) };
     for w in b.iter_mut() {
         *w = match r.below(4) {
-            0 => mfn(r, t) << 12 | r.below(8) * 8 | r.below(3),
+            0 => (mfn(r, t) << 12) | (r.below(8) * 8) | r.below(3),
             1 => mfn(r, t) << 12 | pte::PAGE,
             2 => r.below(24),
             _ => r.next(),
@@ -147,10 +147,8 @@ fn storm_one(r: &mut Rng, t: &Targets) -> Option<(u32, i64)> {
         nr::set_debugreg => {
             a[0] = r.pick(&[0u64, 1, 2, 3, 4, 5, 6, 8, 99]);
         }
-        nr::console_io => {
-            if a[0] == 0 && a[2] >= t.buf && a[2] < t.buf + 8192 {
-                a[1] %= 16; // keep the serial quiet
-            }
+        nr::console_io if a[0] == 0 && a[2] >= t.buf && a[2] < t.buf + 8192 => {
+            a[1] %= 16; // keep the serial quiet
         }
         nr::update_va_mapping => a[0] = r.pick(&[t.va, 0xffff_8000_0000_0000, 0x0000_8000_0000_1000, t.text, 0]),
         nr::mmu_update | nr::mmuext_op => {
@@ -170,15 +168,27 @@ fn storm_one(r: &mut Rng, t: &Targets) -> Option<(u32, i64)> {
                 }
             }
         }
-        nr::set_segment_base => {
-            if a[0] == SEGBASE_GS_USER_SEL as u64 {
-                a[1] &= 0xffff;
-            }
+        nr::set_segment_base if a[0] == SEGBASE_GS_USER_SEL as u64 => {
+            a[1] &= 0xffff;
         }
         nr::set_trap_table | nr::set_callbacks | nr::callback_op | nr::stack_switch => {}
         _ => {}
     }
     Some((num as u32, raw(num, a)))
+}
+
+/// `update_descriptor` on a sacrificial frame.
+fn desc(ma: u64, d: u64) -> Result<u64, Errno> {
+    // SAFETY: the frame is one of this test's sacrificial ones, not its GDT.
+    unsafe { hypercall::update_descriptor(ma, d) }
+}
+
+/// One `mmu_update` request the hypervisor is expected to refuse (or that
+/// only touches the test's own sacrificial state).
+fn mmu1(u: MmuUpdate, d: DomId) -> hypercall::BatchResult {
+    // SAFETY: every request passed here is refused, or changes only
+    // frames this test owns and never uses.
+    unsafe { hypercall::mmu_update(&[u], d) }
 }
 
 fn main(si: &'static StartInfo) -> ! {
@@ -258,37 +268,12 @@ fn targeted(m: &Mem, t: &Targets) {
     check_eq!(NAME, uvm(t.va, (0x200 << 12) | pte::PAGE), e, "map the hypervisor image");
     check_eq!(NAME, uvm(0xffff_8300_0000_0000, (t.own[0] << 12) | pte::PAGE), e, "map into the direct map");
     let up = MmuUpdate { ptr: (l4 << 12) + 261 * 8, val: (t.own[0] << 12) | pte::PAGE };
-    // SAFETY: refused.
-    check_eq!(
-        NAME,
-        unsafe { hypercall::mmu_update(&[up], DomId::SELF) },
-        Err((0, Errno(EINVAL))),
-        "write an L4 hypervisor slot"
-    );
+    check_eq!(NAME, mmu1(up, DomId::SELF), Err((0, Errno(EINVAL))), "write an L4 hypervisor slot");
     let up = MmuUpdate { ptr: (0x200 << 12) | MMU_NORMAL_PT_UPDATE as u64, val: 0 };
-    // SAFETY: refused.
-    check_eq!(
-        NAME,
-        unsafe { hypercall::mmu_update(&[up], DomId::SELF) },
-        Err((0, Errno(EINVAL))),
-        "write hypervisor memory"
-    );
+    check_eq!(NAME, mmu1(up, DomId::SELF), Err((0, Errno(EINVAL))), "write hypervisor memory");
     let up = MmuUpdate { ptr: (0x200 << 12) | MMU_MACHPHYS_UPDATE as u64, val: 5 };
-    // SAFETY: refused.
-    check_eq!(
-        NAME,
-        unsafe { hypercall::mmu_update(&[up], DomId::SELF) },
-        Err((0, Errno(EINVAL))),
-        "M2P entry of a hypervisor frame"
-    );
-    // SAFETY: refused: foreign domain without privilege is checked for dom0
-    // too (a domain that does not exist).
-    check_eq!(
-        NAME,
-        unsafe { hypercall::mmu_update(&[up], DomId(5)) },
-        Err((0, Errno(ESRCH))),
-        "foreign domain that does not exist"
-    );
+    check_eq!(NAME, mmu1(up, DomId::SELF), Err((0, Errno(EINVAL))), "M2P entry of a hypervisor frame");
+    check_eq!(NAME, mmu1(up, DomId(5)), Err((0, Errno(ESRCH))), "foreign domain that does not exist");
     // A GDT frame holding a TSS descriptor is refused; all-zero is fine.
     let g = t.own[1];
     let tss = (0x0000_8900_0000_0067u64, 0u64);
@@ -300,13 +285,7 @@ fn targeted(m: &Mem, t: &Targets) {
     let r = unsafe { hypercall::update_descriptor(g << 12, tss.0) };
     check_eq!(NAME, r, Err(Errno(EINVAL)), "a TSS descriptor");
     // A DPL-0 code segment is accepted with DPL 3.
-    // SAFETY: ordinary sacrificial frame.
-    check_eq!(
-        NAME,
-        unsafe { hypercall::update_descriptor(g << 12, 0x00af_9b00_0000_ffff) },
-        Ok(0),
-        "kernel code descriptor"
-    );
+    check_eq!(NAME, desc(g << 12, 0x00af_9b00_0000_ffff), Ok(0), "kernel code descriptor");
     // A long mmu_update batch is preempted and continued, not run in one go.
     let upds = [MmuUpdate { ptr: (t.own[2] << 12) | MMU_MACHPHYS_UPDATE as u64, val: 7 }; 4];
     let _ = upds;

@@ -151,13 +151,9 @@ pub fn map_gdt(hv: &mut Hv, d: DomId, v: u32) {
     let a = &hv.domains.get(d).expect("domain").vcpus[v as usize].arch;
     let (frames, nr) = (a.gdt_frames, a.gdt_nr_frames);
     let zero = hv.arch.zero_page;
-    for i in 0..14 {
+    for (i, f) in frames.iter().enumerate() {
         let va = GDT_VIRT_START + i as u64 * 4096;
-        let e = if i < nr {
-            frames[i].addr() | pte::PRESENT | pte::RW | pte::NX
-        } else {
-            zero.addr() | pte::PRESENT | pte::NX
-        };
+        let e = if i < nr { f.addr() | pte::PRESENT | pte::RW | pte::NX } else { zero.addr() | pte::PRESENT | pte::NX };
         set_percpu_pte(hv, va, e);
     }
 }

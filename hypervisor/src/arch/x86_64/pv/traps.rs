@@ -68,8 +68,7 @@ pub fn inject<M: GuestMem>(
     hv: &mut Hv,
     mem: &mut M,
     regs: &mut CpuUserRegs,
-    d: DomId,
-    v: u32,
+    (d, v): (DomId, u32),
     vec: u32,
     error: Option<u32>,
     cr2: u64,
@@ -86,7 +85,7 @@ pub fn inject<M: GuestMem>(
     if ti.address == 0 {
         return Err(Undeliverable("no handler in the trap table"));
     }
-    bounce::deliver(hv, mem, regs, d, v, ti.address, Kind::Trap(error), ti.masks_events())
+    bounce::deliver(hv, mem, regs, (d, v), ti.address, Kind::Trap(error), ti.masks_events())
 }
 
 /// A guest exception (vector < 32) arrived in `regs`.
@@ -100,7 +99,7 @@ pub fn guest_exception<M: GuestMem>(hv: &mut Hv, mem: &mut M, regs: &mut CpuUser
             if kernel && emulate::ptwr(hv, mem, regs, d, v, cr2, err) {
                 return;
             }
-            inject(hv, mem, regs, d, v, vec, Some(err), cr2)
+            inject(hv, mem, regs, (d, v), vec, Some(err), cr2)
         }
         vector::GP => {
             if let Some(n) = emulate::soft_int(mem, regs) {
@@ -110,35 +109,35 @@ pub fn guest_exception<M: GuestMem>(hv: &mut Hv, mem: &mut M, regs: &mut CpuUser
                 let needed = if kernel { 1 } else { 3 };
                 if ti.address != 0 && ti.dpl() >= needed {
                     regs.rip = regs.rip.wrapping_add(2);
-                    bounce::deliver(hv, mem, regs, d, v, ti.address, Kind::Trap(None), ti.masks_events())
+                    bounce::deliver(hv, mem, regs, (d, v), ti.address, Kind::Trap(None), ti.masks_events())
                 } else {
-                    inject(hv, mem, regs, d, v, vec, Some((n as u32) << 3 | 2), 0)
+                    inject(hv, mem, regs, (d, v), vec, Some((n as u32) << 3 | 2), 0)
                 }
             } else if err == 0 && emulate::priv_op(hv, mem, regs, d, v) {
                 return;
             } else {
-                inject(hv, mem, regs, d, v, vec, Some(err), 0)
+                inject(hv, mem, regs, (d, v), vec, Some(err), 0)
             }
         }
         vector::UD => {
             if emulate::forced_cpuid(hv, mem, regs, d, v) {
                 return;
             }
-            inject(hv, mem, regs, d, v, vec, None, 0)
+            inject(hv, mem, regs, (d, v), vec, None, 0)
         }
         vector::NM => {
             // The guest set its virtual CR0.TS: deliver #NM once and clear it.
             let vc = &mut hv.domains.get_mut(d).expect("domain").vcpus[v as usize];
             vc.arch.fpu_ts = false;
             hv.hw.set_guest_ts(false);
-            inject(hv, mem, regs, d, v, vec, None, 0)
+            inject(hv, mem, regs, (d, v), vec, None, 0)
         }
         vector::DB => {
             let dr6 = hv.hw.dr6();
             hv.domains.get_mut(d).expect("domain").vcpus[v as usize].arch.debugreg[6] = dr6;
-            inject(hv, mem, regs, d, v, vec, None, 0)
+            inject(hv, mem, regs, (d, v), vec, None, 0)
         }
-        _ => inject(hv, mem, regs, d, v, vec, has_error_code(vec).then_some(err), 0),
+        _ => inject(hv, mem, regs, (d, v), vec, has_error_code(vec).then_some(err), 0),
     };
     if let Err(Undeliverable(why)) = result {
         let name = vector::NAMES.get(vec as usize).copied().unwrap_or("?");
@@ -153,9 +152,9 @@ pub fn guest_exception<M: GuestMem>(hv: &mut Hv, mem: &mut M, regs: &mut CpuUser
 pub fn user_syscall<M: GuestMem>(hv: &mut Hv, mem: &mut M, regs: &mut CpuUserRegs, d: DomId, v: u32) {
     let cb = hv.domains.get(d).expect("domain").vcpus[v as usize].arch.syscall_callback;
     let r = if cb.address != 0 {
-        bounce::deliver(hv, mem, regs, d, v, cb.address, Kind::Syscall, cb.mask_events)
+        bounce::deliver(hv, mem, regs, (d, v), cb.address, Kind::Syscall, cb.mask_events)
     } else {
-        inject(hv, mem, regs, d, v, vector::GP, Some(0), 0)
+        inject(hv, mem, regs, (d, v), vector::GP, Some(0), 0)
     };
     if let Err(Undeliverable(why)) = r {
         crash(hv, d, &alloc::format!("{why} for a user-mode syscall"));
