@@ -33,6 +33,21 @@ pub fn kernel_dir() -> PathBuf {
     }
 }
 
+/// Environment variable naming real Xen's hypervisor ELF (prepared by
+/// `cargo xtask`: Debian's `xen-hypervisor-4.17-amd64`, unpacked, never
+/// installed).
+pub const XEN_ELF_ENV: &str = "PV_XEN_ELF";
+
+/// Real Xen 4.17's ELF image; panics with a hint if it was not prepared.
+pub fn xen_elf() -> PathBuf {
+    let p = match std::env::var_os(XEN_ELF_ENV) {
+        Some(p) => PathBuf::from(p),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().join("target/xen/xen-4.17.elf"),
+    };
+    assert!(p.exists(), "{} not found: run through `cargo xtask test` (it fetches Debian's Xen 4.17)", p.display());
+    p
+}
+
 /// An artifact by name; panics with a hint if it was not built.
 pub fn artifact(name: &str) -> PathBuf {
     let p = kernel_dir().join(name);
@@ -133,6 +148,27 @@ impl Qemu {
             extra: Vec::new(),
             timeout: Duration::from_secs(60),
         }
+    }
+
+    /// Real Xen 4.17 booting `module` as its dom0 (`-M pc`: Xen does not
+    /// boot on microvm). Under QEMU 7.2 TCG Xen needs `smap=0`.
+    pub fn real_xen(module: impl Into<PathBuf>) -> Self {
+        Qemu {
+            kernel: xen_elf(),
+            module: module.into(),
+            append: "console=com1 dom0_mem=64M smap=0 noreboot".into(),
+            mem_mib: 512,
+            machine: "pc".into(),
+            icount: false,
+            extra: vec!["-cpu".into(), "max".into()],
+            timeout: Duration::from_secs(120),
+        }
+    }
+
+    /// Exact instruction counting.
+    pub fn icount(mut self) -> Self {
+        self.icount = true;
+        self
     }
 
     /// Sets the command line.

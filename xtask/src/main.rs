@@ -24,7 +24,7 @@ type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
 const KERNEL_RUSTFLAGS: &str = "-Cno-redzone=yes";
 
 /// Test guests packed into the archive under `boot/guests/`.
-const GUESTS: &[&str] = &["enosys", "crash", "mmu", "traps", "cpuid", "hostile"];
+const GUESTS: &[&str] = &["enosys", "crash", "mmu", "traps", "cpuid", "hostile", "pvcheck", "bench"];
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
@@ -44,8 +44,9 @@ fn main() -> ExitCode {
         Some("build") => build().map(|_| 0),
         Some("run") => run(&args[1..]),
         Some("test") => test(&args[1..]).map(|_| 0),
+        Some("bench") => bench().map(|_| 0),
         _ => {
-            eprintln!("usage: cargo xtask <build|run|test> [args]\n\n  build   build the hypervisor, dom0, test guests and the boot archive\n  run     build and boot in QEMU (serial on this terminal); extra args go to the hypervisor command line\n  test    host unit tests, then QEMU integration tests");
+            eprintln!("usage: cargo xtask <build|run|test> [args]\n\n  build   build the hypervisor, dom0, test guests and the boot archive\n  run     build and boot in QEMU (serial on this terminal); extra args go to the hypervisor command line\n  test    host unit tests, then QEMU integration tests (including real Xen 4.17)\n  bench   instruction counts on our hypervisor and on real Xen 4.17, side by side");
             Ok(2)
         }
     };
@@ -83,6 +84,37 @@ fn ensure_tool(sh: &Shell, check: &str, package: &str) -> Result {
     cmd!(sh, "apt-get update -q").run()?;
     cmd!(sh, "apt-get install -y -q {package}").env("DEBIAN_FRONTEND", "noninteractive").run()?;
     Ok(())
+}
+
+/// Debian's Xen 4.17 hypervisor, downloaded and unpacked under
+/// `target/xen` (never installed on the host).
+fn ensure_xen(sh: &Shell) -> Result<PathBuf> {
+    let dir = root().join("target/xen");
+    let elf = dir.join("xen-4.17.elf");
+    if elf.exists() {
+        return Ok(elf);
+    }
+    step("fetching Debian's xen-hypervisor-4.17-amd64 (apt-get download, dpkg -x)");
+    std::fs::create_dir_all(&dir)?;
+    sh.change_dir(&dir);
+    let pkg = "xen-hypervisor-4.17-amd64";
+    if cmd!(sh, "apt-get download {pkg}").run().is_err() {
+        if !is_root(sh) {
+            return Err(format!("cannot download {pkg}; run: sudo apt-get update").into());
+        }
+        cmd!(sh, "apt-get update -q").run()?;
+        cmd!(sh, "apt-get download {pkg}").run()?;
+    }
+    let deb = std::fs::read_dir(&dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|x| x == "deb"))
+        .ok_or("no .deb after apt-get download")?;
+    cmd!(sh, "dpkg -x {deb} unpacked").run()?;
+    let gz = dir.join("unpacked/boot/xen-4.17-amd64.gz");
+    let bytes = cmd!(sh, "gzip -dc {gz}").output()?.stdout;
+    std::fs::write(&elf, bytes)?;
+    sh.change_dir(root());
+    Ok(elf)
 }
 
 fn build() -> Result<PathBuf> {
@@ -149,7 +181,55 @@ fn test(args: &[String]) -> Result {
     step("host tests");
     cmd!(sh, "cargo test --workspace --exclude qemu-tests {args...}").run()?;
     build()?;
+    let xen = ensure_xen(&sh)?;
     step("QEMU integration tests");
-    cmd!(sh, "cargo test -p qemu-tests {args...}").env(qemu_tests::KERNEL_DIR_ENV, kernel_dir()).run()?;
+    cmd!(sh, "cargo test -p qemu-tests {args...}")
+        .env(qemu_tests::KERNEL_DIR_ENV, kernel_dir())
+        .env(qemu_tests::XEN_ELF_ENV, xen)
+        .run()?;
+    Ok(())
+}
+
+/// One `BENCH <name> ... per_op=<n>` figure per line of guest output.
+fn bench_figures(serial: &str) -> Vec<(String, f64)> {
+    serial
+        .lines()
+        .filter_map(|l| l.split("BENCH ").nth(1))
+        .filter_map(|l| {
+            let name = l.split_whitespace().next()?.to_string();
+            let per = l.split("per_op=").nth(1)?.split_whitespace().next()?.parse().ok()?;
+            Some((name, per))
+        })
+        .collect()
+}
+
+fn bench() -> Result {
+    let sh = Shell::new()?;
+    ensure_tool(&sh, "qemu-system-x86_64", "qemu-system-x86")?;
+    build()?;
+    let xen = ensure_xen(&sh)?;
+    std::env::set_var(qemu_tests::XEN_ELF_ENV, &xen);
+    std::env::set_var(qemu_tests::KERNEL_DIR_ENV, kernel_dir());
+    let guest = kernel_dir().join("bench");
+    step("bench on our hypervisor (QEMU -icount shift=0: rdtsc deltas are instruction counts)");
+    let ours = qemu_tests::Qemu::hypervisor(&guest).icount().run();
+    step("bench on real Xen 4.17 (same guest binary, same QEMU settings)");
+    let theirs = qemu_tests::Qemu::real_xen(&guest).icount().run();
+    let (a, b) = (bench_figures(&ours.serial), bench_figures(&theirs.serial));
+    if a.is_empty() {
+        return Err(format!("no figures from our hypervisor:\n{}", ours.serial).into());
+    }
+    println!("\n| instructions per operation | ours | Xen 4.17 | ours / Xen |");
+    println!("|---|---:|---:|---:|");
+    for (name, v) in &a {
+        match b.iter().find(|(n, _)| n == name) {
+            Some((_, x)) => println!("| {name} | {v:.0} | {x:.0} | {:.2} |", v / x),
+            None => println!("| {name} | {v:.0} | n/a | |"),
+        }
+    }
+    println!(
+        "\n(guest-measured rdtsc deltas under `-icount shift=0,sleep=off -rtc clock=vm`, minus loop overhead; the"
+    );
+    println!("figures include the guest's own instructions for the call, identical on both hypervisors)");
     Ok(())
 }

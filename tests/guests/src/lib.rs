@@ -24,6 +24,25 @@ pub fn fail(name: &str, why: core::fmt::Arguments<'_>) -> ! {
     hypercall::crash()
 }
 
+/// Ends the QEMU run with `code` through the debug-exit port, as dom0 may
+/// on real Xen and on ours (I/O privilege from `PHYSDEVOP_set_iopl`).
+pub fn qemu_exit(code: u8) -> ! {
+    let _ = hypercall::set_iopl(1);
+    // SAFETY: with IOPL 1 in kernel mode the hypervisor lets dom0 reach the
+    // debug-exit port; QEMU ends the run.
+    unsafe { core::arch::asm!("out dx, al", in("dx") pv_abi::qemu_exit::PORT, in("al") code, options(nomem, nostack)) };
+    hypercall::poweroff()
+}
+
+/// Reads the time-stamp counter (an exact instruction count under QEMU
+/// `-icount shift=0,sleep=off -rtc clock=vm`).
+pub fn rdtsc() -> u64 {
+    let (lo, hi): (u32, u32);
+    // SAFETY: lfence; rdtsc only reads the counter.
+    unsafe { core::arch::asm!("lfence", "rdtsc", out("eax") lo, out("edx") hi, options(nomem, nostack)) };
+    ((hi as u64) << 32) | lo as u64
+}
+
 /// Fails the test unless `cond` holds.
 #[macro_export]
 macro_rules! check {
