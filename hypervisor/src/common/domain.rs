@@ -47,6 +47,9 @@ pub struct Vcpu {
     pub arch: ArchVcpu,
     /// Scheduling state.
     pub state: VcpuState,
+    /// Where this vCPU's `vcpu_info` lives (frame, byte offset): its slot
+    /// in `shared_info` at creation, moved by `VCPUOP_register_vcpu_info`.
+    pub vcpu_info: (Mfn, usize),
 }
 
 impl Vcpu {
@@ -58,6 +61,7 @@ impl Vcpu {
             fpu: FpuState::initial(),
             arch: ArchVcpu::default(),
             state: VcpuState::Down,
+            vcpu_info: (Mfn(0), 0),
         }
     }
 }
@@ -109,7 +113,7 @@ impl Domain {
                     let mut v = Vcpu::new(id);
                     // The legacy slot in shared_info; VCPUOP_register_vcpu_info moves it.
                     if (id as usize) < pv_abi::abi::arch_x86::XEN_LEGACY_MAX_VCPUS {
-                        v.arch.vcpu_info = (shared_info, id as usize * 64);
+                        v.vcpu_info = (shared_info, id as usize * 64);
                     }
                     v
                 })
@@ -160,4 +164,30 @@ impl Domains {
     pub fn is_empty(&self) -> bool {
         self.map.is_empty()
     }
+}
+
+/// Byte offsets inside `vcpu_info` (`struct vcpu_info`, xen.h).
+pub mod vcpu_info {
+    /// `evtchn_upcall_pending`.
+    pub const PENDING: usize = 0;
+    /// `evtchn_upcall_mask`.
+    pub const MASK: usize = 1;
+    /// `evtchn_pending_sel`.
+    pub const PENDING_SEL: usize = 8;
+    /// `arch.cr2`.
+    pub const CR2: usize = 16;
+    /// `time` (`vcpu_time_info`).
+    pub const TIME: usize = 32;
+}
+
+/// The upcall mask byte of a vCPU (its virtual interrupt flag, inverted).
+pub fn upcall_mask(hv: &crate::common::Hv, d: DomId, v: u32) -> u8 {
+    let (m, off) = hv.domains.get(d).expect("domain").vcpus[v as usize].vcpu_info;
+    hv.phys.atomic_u8(m, off + vcpu_info::MASK).load(core::sync::atomic::Ordering::Relaxed)
+}
+
+/// Sets the upcall mask byte of a vCPU.
+pub fn set_upcall_mask(hv: &crate::common::Hv, d: DomId, v: u32, mask: u8) {
+    let (m, off) = hv.domains.get(d).expect("domain").vcpus[v as usize].vcpu_info;
+    hv.phys.atomic_u8(m, off + vcpu_info::MASK).store(mask, core::sync::atomic::Ordering::Relaxed)
 }

@@ -97,6 +97,13 @@ pub fn dispatch<M: GuestMem>(ctx: &mut Ctx<'_, M>) {
             Err(Errno(ENOSYS))
         }
     };
+    if log::log_enabled!(log::Level::Trace) {
+        let name = pv_abi::abi::xen::hypercall::hypercall_name(num).unwrap_or("?");
+        match ret {
+            Ok(v) => log::trace!("{name}({:#x}, {:#x}, {:#x}) = {v:#x}", args[0], args[1], args[2]),
+            Err(e) => log::trace!("{name}({:#x}, {:#x}, {:#x}) = {e}", args[0], args[1], args[2]),
+        }
+    }
     ctx.regs.rax = match ret {
         Ok(v) => v as u64,
         Err(e) => e.to_ret() as u64,
@@ -148,9 +155,16 @@ fn copy_cstr<M: GuestMem>(mem: &mut M, dst: u64, s: &str, size: usize) -> Result
     mem.copy_to(dst, &b[..size])
 }
 
-/// XENFEAT bits for a PV domain.
+/// XENFEAT bits reported to a PV domain (`XENVER_get_features` submap 0),
+/// as Xen reports them: not `writable_page_tables` (always on for PV, and
+/// Linux takes different paths when it is reported), but
+/// `pae_pgdir_above_4gb`, `mmu_pt_update_preserve_ad` and
+/// `gnttab_map_avail_bits` (Linux 6.1 refuses to run without the last two),
+/// plus `dom0`.
 pub fn features_for(privileged: bool) -> u32 {
-    let mut f = 1 << XENFEAT_writable_page_tables;
+    let mut f = (1 << XENFEAT_pae_pgdir_above_4gb)
+        | (1 << XENFEAT_mmu_pt_update_preserve_ad)
+        | (1 << XENFEAT_gnttab_map_avail_bits);
     if privileged {
         f |= 1 << XENFEAT_dom0;
     }

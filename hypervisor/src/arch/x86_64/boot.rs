@@ -417,7 +417,10 @@ pub fn start(hsi_pa: u64) -> ! {
             privileged,
             mem: dom0::dom0_mem(&cmdline),
             cmdline: &args_buf,
-            host_features: crate::common::hypercall::features_for(privileged),
+            // What the builder checks a kernel's required features against:
+        // writable page tables are always provided to PV guests.
+        host_features: crate::common::hypercall::features_for(privileged)
+            | (1 << pv_abi::abi::features::XENFEAT_writable_page_tables),
         },
         Range { start: module.paddr & !0xfff, end: (module.paddr + module.size + 0xfff) & !0xfff },
     )

@@ -185,7 +185,7 @@ pub fn priv_op<M: GuestMem>(hv: &mut Hv, mem: &mut M, regs: &mut CpuUserRegs, d:
             let val = match cr {
                 0 => guest_cr0(vc.arch.fpu_ts),
                 2 => {
-                    let (m, off) = vc.arch.vcpu_info;
+                    let (m, off) = vc.vcpu_info;
                     let mut b = [0u8; 8];
                     hv.phys.read(m, off + vcpu_info::CR2, &mut b);
                     u64::from_le_bytes(b)
@@ -214,7 +214,7 @@ pub fn priv_op<M: GuestMem>(hv: &mut Hv, mem: &mut M, regs: &mut CpuUserRegs, d:
         }
         Op::Wbinvd | Op::Invd if kernel => {}
         Op::Cli | Op::Sti if iopl_ok => {
-            let (m, off) = vc.arch.vcpu_info;
+            let (m, off) = vc.vcpu_info;
             let mask = (insn.op == Op::Cli) as u8;
             hv.phys.atomic_u8(m, off + vcpu_info::MASK).store(mask, core::sync::atomic::Ordering::Relaxed);
         }

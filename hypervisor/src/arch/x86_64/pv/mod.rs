@@ -20,14 +20,12 @@ pub mod emulate;
 pub mod mmu;
 pub mod traps;
 
-use crate::common::domain::Domain;
 use crate::common::guest_mem::GuestMem;
 use crate::common::hypercall::{Handler, NR_HYPERCALLS};
-use crate::common::Hv;
 use alloc::boxed::Box;
 use pv_abi::abi::arch_x86::TrapInfo;
 use pv_abi::abi::xen::hypercall::{self as nr, iret, NR_SLOTS, STUB_SIZE};
-use pv_abi::{DomId, Mfn};
+use pv_abi::Mfn;
 
 /// Arch-specific machine state.
 #[derive(Default)]
@@ -107,9 +105,6 @@ pub struct ArchVcpu {
     pub iopl: u8,
     /// Guest-controlled CR4 bits (TSD, DE) as last written.
     pub cr4_guest: u64,
-    /// Where this vCPU's `vcpu_info` lives (frame, byte offset); set at
-    /// creation to its `shared_info` slot, moved by `register_vcpu_info`.
-    pub vcpu_info: (Mfn, usize),
 }
 
 impl Default for ArchVcpu {
@@ -140,7 +135,6 @@ impl Default for ArchVcpu {
             fpu_ts: false,
             iopl: 0,
             cr4_guest: 0,
-            vcpu_info: (Mfn(0), 0),
         }
     }
 }
@@ -156,38 +150,7 @@ impl ArchVcpu {
     }
 }
 
-/// Byte offsets inside `vcpu_info`.
-pub mod vcpu_info {
-    /// `evtchn_upcall_pending`.
-    pub const PENDING: usize = 0;
-    /// `evtchn_upcall_mask`.
-    pub const MASK: usize = 1;
-    /// `evtchn_pending_sel`.
-    pub const PENDING_SEL: usize = 8;
-    /// `arch.cr2`.
-    pub const CR2: usize = 16;
-    /// `time` (`vcpu_time_info`).
-    pub const TIME: usize = 32;
-}
-
-/// The current vCPU's `vcpu_info` location.
-pub fn vcpu_info_of(d: &Domain, v: u32) -> (Mfn, usize) {
-    d.vcpus[v as usize].arch.vcpu_info
-}
-
-/// The upcall mask byte of a vCPU.
-pub fn upcall_mask(hv: &Hv, d: DomId, v: u32) -> u8 {
-    let dom = hv.domains.get(d).expect("domain");
-    let (m, off) = vcpu_info_of(dom, v);
-    hv.phys.atomic_u8(m, off + vcpu_info::MASK).load(core::sync::atomic::Ordering::Relaxed)
-}
-
-/// Sets the upcall mask byte of a vCPU.
-pub fn set_upcall_mask(hv: &Hv, d: DomId, v: u32, mask: u8) {
-    let dom = hv.domains.get(d).expect("domain");
-    let (m, off) = vcpu_info_of(dom, v);
-    hv.phys.atomic_u8(m, off + vcpu_info::MASK).store(mask, core::sync::atomic::Ordering::Relaxed)
-}
+pub use crate::common::domain::{set_upcall_mask, upcall_mask, vcpu_info};
 
 /// Adds the x86 hypercalls to the dispatch table.
 pub const fn hypercall_table<M: GuestMem>(t: &mut [Option<Handler<M>>; NR_HYPERCALLS]) {
@@ -242,7 +205,7 @@ pub mod tests_support {
     use crate::common::testutil::{self, TestHw};
     use crate::common::Hv;
     use pv_abi::abi::arch_x86::CpuUserRegs;
-    use pv_abi::{DomId, Mfn};
+    use pv_abi::Mfn;
 
     /// The test domain.
     pub const DOM: DomId = DomId(1);
@@ -274,7 +237,7 @@ pub mod tests_support {
         v.state = VcpuState::Runnable;
         v.arch.kernel_mode = true;
         v.arch.cr3_kernel = Mfn(8);
-        v.arch.vcpu_info = (si, 0);
+        v.vcpu_info = (si, 0);
         hv.domains.insert(d);
         hv.current = Some((DOM, 0));
         (World { hv, hw }, MockMem::new(BUF, len))

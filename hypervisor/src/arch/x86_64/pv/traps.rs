@@ -78,7 +78,7 @@ pub fn inject<M: GuestMem>(
     let kernel = vc.arch.kernel_mode;
     let mut error = error;
     if vec == vector::PF {
-        let (m, off) = vc.arch.vcpu_info;
+        let (m, off) = vc.vcpu_info;
         hv.phys.write(m, off + vcpu_info::CR2, &cr2.to_le_bytes());
         error = error.map(|e| if kernel { e & !pf::USER } else { e | pf::USER });
     }
@@ -140,6 +140,11 @@ pub fn guest_exception<M: GuestMem>(hv: &mut Hv, mem: &mut M, regs: &mut CpuUser
         _ => inject(hv, mem, regs, (d, v), vec, has_error_code(vec).then_some(err), 0),
     };
     if let Err(Undeliverable(why)) = result {
+        // For whoever debugs the guest: its stack at the time.
+        let mut stack = [0u64; 8];
+        if mem.copy_from(regs.rsp, zerocopy::IntoBytes::as_mut_bytes(&mut stack)).is_ok() {
+            log::info!("guest rsp {:#x}: {:x?}", regs.rsp, stack);
+        }
         let name = vector::NAMES.get(vec as usize).copied().unwrap_or("?");
         let msg = alloc::format!("{why} for {name} (vector {vec}, error {err:#x}) at rip {:#x}", regs.rip);
         crash(hv, d, &msg);
