@@ -205,7 +205,7 @@ pub mod tests_support {
     use crate::common::testutil::{self, TestHw};
     use crate::common::Hv;
     use pv_abi::abi::arch_x86::CpuUserRegs;
-    use pv_abi::Mfn;
+    use pv_abi::{DomId, Mfn};
 
     /// The test domain.
     pub const DOM: DomId = DomId(1);
