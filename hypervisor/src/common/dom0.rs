@@ -180,6 +180,7 @@ pub fn build_first_domain(
     let off = core::mem::offset_of!(pv_abi::abi::xen::VcpuInfo, evtchn_upcall_mask);
     hv.phys.write(shared_info, off, &[1]);
     hv.domains.insert(d);
+    crate::common::time::update_wallclock(hv, shared_info);
     Ok((built, p2m))
 }
 

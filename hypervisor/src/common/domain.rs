@@ -2,10 +2,16 @@
 
 use crate::arch::ArchVcpu;
 use crate::common::console::GuestConsole;
+use crate::common::event::{EvtchnTable, NR_PORTS};
+use crate::common::grant::GrantTable;
+use crate::common::sched::{DomSched, VcpuSched};
+use crate::common::time::VcpuTimers;
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use pv_abi::abi::arch_x86::CpuUserRegs;
+use pv_abi::abi::vcpu::{RUNSTATE_offline, VcpuRunstateInfo};
+use pv_abi::abi::xen::NR_VIRQS;
 use pv_abi::{DomId, Mfn};
 
 /// A vCPU's FPU/SSE state in `fxsave` format.
@@ -50,6 +56,21 @@ pub struct Vcpu {
     /// Where this vCPU's `vcpu_info` lives (frame, byte offset): its slot
     /// in `shared_info` at creation, moved by `VCPUOP_register_vcpu_info`.
     pub vcpu_info: (Mfn, usize),
+    /// `vcpu_info` was moved into a guest frame, which holds a general and
+    /// a writable type reference while it is registered.
+    pub vcpu_info_registered: bool,
+    /// Port bound to each VIRQ on this vCPU (0: none).
+    pub virq_ports: [u32; NR_VIRQS as usize],
+    /// Ports of a `SCHEDOP_poll` in progress (a pending one wakes it).
+    pub poll_ports: Vec<u32>,
+    /// Timers.
+    pub timers: VcpuTimers,
+    /// Scheduler state.
+    pub sched: VcpuSched,
+    /// Runstate accounting (`VCPUOP_get_runstate_info`).
+    pub runstate: VcpuRunstateInfo,
+    /// Guest virtual address of the registered runstate area (0: none).
+    pub runstate_guest: u64,
 }
 
 impl Vcpu {
@@ -62,6 +83,13 @@ impl Vcpu {
             arch: ArchVcpu::default(),
             state: VcpuState::Down,
             vcpu_info: (Mfn(0), 0),
+            vcpu_info_registered: false,
+            virq_ports: [0; NR_VIRQS as usize],
+            poll_ports: Vec::new(),
+            timers: VcpuTimers::default(),
+            sched: VcpuSched::default(),
+            runstate: VcpuRunstateInfo { state: RUNSTATE_offline, ..Default::default() },
+            runstate_guest: 0,
         }
     }
 }
@@ -99,6 +127,16 @@ pub struct Domain {
     pub console: GuestConsole,
     /// Enabled `VMASST_TYPE_*` bits.
     pub vm_assist: u64,
+    /// Event channels.
+    pub evtchn: EvtchnTable,
+    /// Grant table.
+    pub grant: GrantTable,
+    /// Scheduler parameters and accounting.
+    pub sched: DomSched,
+    /// Toolstack handle (`XEN_DOMCTL_setdomainhandle` / createdomain).
+    pub handle: [u8; 16],
+    /// The most vCPUs it may have.
+    pub max_vcpus: u32,
 }
 
 impl Domain {
@@ -123,7 +161,17 @@ impl Domain {
             shared_info,
             console: GuestConsole::default(),
             vm_assist: 0,
+            evtchn: EvtchnTable::new(NR_PORTS),
+            grant: GrantTable::default(),
+            sched: DomSched::default(),
+            handle: [0; 16],
+            max_vcpus: nr_vcpus,
         }
+    }
+
+    /// Being torn down (or waiting for others' references to go).
+    pub fn is_dying(&self) -> bool {
+        self.state == DomainState::Dying
     }
 }
 
@@ -151,6 +199,18 @@ impl Domains {
     /// Removes a domain.
     pub fn remove(&mut self, id: DomId) -> Option<Box<Domain>> {
         self.map.remove(&id.0)
+    }
+    /// All domains in id order, mutably.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut Domain> {
+        self.map.values_mut().map(|b| &mut **b)
+    }
+    /// All domain ids in order.
+    pub fn ids(&self) -> Vec<DomId> {
+        self.map.keys().map(|&k| DomId(k)).collect()
+    }
+    /// The lowest id at or above `from` not in use.
+    pub fn free_id(&self, from: u16, below: u16) -> Option<DomId> {
+        (from..below).find(|i| !self.map.contains_key(i)).map(DomId)
     }
     /// All domains in id order.
     pub fn iter(&self) -> impl Iterator<Item = &Domain> {

@@ -98,6 +98,8 @@ bitflags::bitflags! {
         /// Allocated by the hypervisor for the domain (shared_info, grant
         /// frames): owned by it but not counted in `tot_pages`.
         const XEN_HEAP = 1 << 2;
+        /// Its owner is dead: free it when the last reference goes.
+        const ORPHAN = 1 << 3;
     }
 }
 
@@ -213,6 +215,11 @@ pub struct FrameTable {
     pages: &'static mut [PageInfo],
     free_head: u32,
     stats: FrameStats,
+    /// Grant mappings dropped by devalidating a page table (Xen crashes
+    /// the domain that did it); the entry path checks and clears it.
+    pub implicit_grant_unmaps: u32,
+    /// An orphaned frame was freed: a zombie domain may be gone.
+    pub orphan_freed: bool,
 }
 
 impl FrameTable {
@@ -220,7 +227,13 @@ impl FrameTable {
     pub fn new(pages: &'static mut [PageInfo]) -> Self {
         pages.fill(PageInfo::RESERVED);
         let total = pages.len() as u64;
-        FrameTable { pages, free_head: NIL, stats: FrameStats { total, reserved: total, ..Default::default() } }
+        FrameTable {
+            pages,
+            free_head: NIL,
+            stats: FrameStats { total, reserved: total, ..Default::default() },
+            implicit_grant_unmaps: 0,
+            orphan_freed: false,
+        }
     }
 
     /// Frames described (`max_mfn`).

@@ -78,6 +78,13 @@ impl<M: GuestMem> Table<M> {
         t[nr::console_io as usize] = Some(do_console_io::<M>);
         t[nr::xen_version as usize] = Some(do_xen_version::<M>);
         t[nr::sched_op as usize] = Some(do_sched_op::<M>);
+        t[nr::event_channel_op as usize] = Some(crate::common::event::do_event_channel_op::<M>);
+        t[nr::vcpu_op as usize] = Some(crate::common::vcpu::do_vcpu_op::<M>);
+        t[nr::set_timer_op as usize] = Some(crate::common::vcpu::do_set_timer_op::<M>);
+        t[nr::multicall as usize] = Some(do_multicall::<M>);
+        t[nr::grant_table_op as usize] = Some(crate::common::grant::do_grant_table_op::<M>);
+        t[nr::domctl as usize] = Some(crate::common::domctl::do_domctl::<M>);
+        t[nr::sysctl as usize] = Some(crate::common::domctl::do_sysctl::<M>);
         crate::arch::hypercall_table::<M>(&mut t);
         t
     };
@@ -109,6 +116,53 @@ pub fn dispatch<M: GuestMem>(ctx: &mut Ctx<'_, M>) {
         Err(e) => e.to_ret() as u64,
     };
 }
+
+// ---- multicall -------------------------------------------------------------
+
+/// `multicall(calls, nr)`: runs each entry's hypercall to completion (no
+/// continuations inside a batch) and stores its result in the entry. A
+/// batch longer than [`MULTICALL_BATCH`] continues itself, as Xen does.
+fn do_multicall<M: GuestMem>(ctx: &mut Ctx<'_, M>, a: [u64; 5]) -> HcResult {
+    use pv_abi::abi::xen::MulticallEntry;
+    let (list, count) = (GuestPtr::<MulticallEntry>::new(a[0]), a[1] as u32);
+    let limit = if ctx.preemptible { count.min(MULTICALL_BATCH) } else { count };
+    for i in 0..limit {
+        let p = list.at(i as u64)?;
+        let e = p.read(ctx.mem)?;
+        if e.op == nr::multicall as u64 || e.op == nr::iret as u64 {
+            // Nested multicalls and iret are refused (Xen: -EINVAL).
+            GuestPtr::<u64>::new(p.addr() + 8).write(ctx.mem, &(Errno(EINVAL).to_ret() as u64))?;
+            continue;
+        }
+        let mut regs = *ctx.regs;
+        regs.rax = e.op;
+        regs.rdi = e.args[0];
+        regs.rsi = e.args[1];
+        regs.rdx = e.args[2];
+        regs.r10 = e.args[3];
+        regs.r8 = e.args[4];
+        let mut inner = Ctx {
+            hv: &mut *ctx.hv,
+            mem: &mut *ctx.mem,
+            regs: &mut regs,
+            dom: ctx.dom,
+            vcpu: ctx.vcpu,
+            preemptible: false,
+        };
+        dispatch(&mut inner);
+        GuestPtr::<u64>::new(p.addr() + 8).write(ctx.mem, &regs.rax)?;
+        if ctx.hv.exit.is_some() {
+            return Ok(0);
+        }
+    }
+    if limit < count {
+        return ctx.continuation(nr::multicall, [list.at(limit as u64)?.addr(), (count - limit) as u64, 0, 0, 0]);
+    }
+    Ok(0)
+}
+
+/// Multicall entries run per call before the batch continues itself.
+pub const MULTICALL_BATCH: u32 = 64;
 
 // ---- console_io ----------------------------------------------------------
 
@@ -225,7 +279,39 @@ fn do_sched_op<M: GuestMem>(ctx: &mut Ctx<'_, M>, a: [u64; 5]) -> HcResult {
     let (cmd, arg) = (a[0], a[1]);
     match cmd as u32 {
         _ if cmd > u32::MAX as u64 => Err(Errno(ENOSYS)),
-        SCHEDOP_yield => Ok(0),
+        SCHEDOP_yield => {
+            // Go to the back of the queue of equal priority.
+            ctx.hv.sched.slice_end = 0;
+            ctx.hv.sched.need_resched = true;
+            Ok(0)
+        }
+        SCHEDOP_block => {
+            crate::common::vcpu::block(ctx.hv, ctx.dom, ctx.vcpu);
+            Ok(0)
+        }
+        SCHEDOP_poll => {
+            let p = GuestPtr::<SchedPoll>::new(arg).read(ctx.mem)?;
+            if p.nr_ports > crate::common::vcpu::MAX_POLL_PORTS {
+                return Err(Errno(EINVAL));
+            }
+            let mut ports = [0u32; crate::common::vcpu::MAX_POLL_PORTS as usize];
+            let ports = &mut ports[..p.nr_ports as usize];
+            for (i, port) in ports.iter_mut().enumerate() {
+                *port = GuestPtr::<u32>::new(p.ports).at(i as u64)?.read(ctx.mem)?;
+            }
+            crate::common::vcpu::poll(ctx.hv, ctx.dom, ctx.vcpu, ports, p.timeout).map(|_| 0)
+        }
+        SCHEDOP_remote_shutdown => {
+            let r = GuestPtr::<SchedRemoteShutdown>::new(arg).read(ctx.mem)?;
+            if !is_privileged(ctx) {
+                return Err(Errno(EPERM));
+            }
+            let target = DomId(r.domain_id);
+            if ctx.hv.domains.get(target).is_none_or(|d| d.is_dying()) {
+                return Err(Errno(ESRCH));
+            }
+            shutdown(ctx.hv, target, r.reason)
+        }
         SCHEDOP_shutdown => {
             let reason = GuestPtr::<SchedShutdown>::new(arg).read(ctx.mem)?.reason;
             shutdown(ctx.hv, ctx.dom, reason)
@@ -248,7 +334,12 @@ pub fn shutdown(hv: &mut Hv, dom: DomId, reason: u32) -> HcResult {
     }
     let d = hv.domains.get_mut(dom).ok_or(Errno(ESRCH))?;
     d.console.flush_if_pending(dom);
+    if matches!(d.state, crate::common::domain::DomainState::Shutdown(_) | crate::common::domain::DomainState::Dying) {
+        // Xen keeps the first reason.
+        return Ok(0);
+    }
     d.state = crate::common::domain::DomainState::Shutdown(reason);
+    hv.sched.need_resched = true;
     let what = match reason {
         SHUTDOWN_poweroff => "poweroff",
         SHUTDOWN_reboot => "reboot",
@@ -268,7 +359,17 @@ pub fn shutdown(hv: &mut Hv, dom: DomId, reason: u32) -> HcResult {
             SHUTDOWN_reboot | SHUTDOWN_soft_reset => MachineExit::Reboot,
             _ => MachineExit::Crash,
         });
+    } else if hv.domains.len() == 1 && hv.domains.get(dom).is_some() {
+        // "Boot one guest" mode: the only domain's end is the machine's.
+        hv.exit = Some(match reason {
+            SHUTDOWN_poweroff | SHUTDOWN_suspend => MachineExit::Poweroff,
+            SHUTDOWN_reboot | SHUTDOWN_soft_reset => MachineExit::Reboot,
+            _ => MachineExit::Crash,
+        });
     }
+    // The toolstack learns of it through VIRQ_DOM_EXC (Xen sends it to
+    // the hardware domain).
+    crate::common::event::send_global_virq(hv, DomId::DOM0, pv_abi::abi::xen::VIRQ_DOM_EXC);
     Ok(0)
 }
 

@@ -6,11 +6,18 @@ pub mod cmdline;
 pub mod console;
 pub mod dom0;
 pub mod domain;
+pub mod domctl;
+pub mod event;
 pub mod frame;
+pub mod grant;
 pub mod guest_mem;
 pub mod hypercall;
 pub mod m2p;
+pub mod memory;
 pub mod phys;
+pub mod sched;
+pub mod time;
+pub mod vcpu;
 
 use domain::{Domain, Domains};
 use frame::FrameTable;
@@ -99,6 +106,10 @@ pub struct Hv {
     pub hw: &'static dyn Hw,
     /// Arch-specific machine state (idle page table, per-CPU tables).
     pub arch: crate::arch::ArchHv,
+    /// The clock (TSC scale, wallclock).
+    pub clock: time::Clock,
+    /// The scheduler.
+    pub sched: sched::Sched,
 }
 
 impl Hv {
@@ -239,6 +250,8 @@ pub mod testutil {
             cmdline: "loglvl=all".into(),
             hw,
             arch: crate::arch::ArchHv::default(),
+            clock: time::Clock::default(),
+            sched: sched::Sched::default(),
         };
         (hv, hw)
     }

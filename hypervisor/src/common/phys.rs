@@ -8,7 +8,7 @@
 //! frames) are read and written here with copies or atomics, never through
 //! long-lived references.
 
-use core::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use core::sync::atomic::{AtomicU16, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use pv_abi::{Mfn, PAGE_SIZE};
 use zerocopy::{FromBytes, Immutable, IntoBytes};
 
@@ -112,6 +112,22 @@ impl PhysMem {
         // SAFETY: in range and 8-aligned (frames are page-aligned); atomics
         // may alias guest accesses to the same word.
         unsafe { AtomicU64::from_ptr(p) }
+    }
+
+    /// An atomic view of the u32 at `off` (4-aligned) in a frame.
+    pub fn atomic_u32(&self, mfn: Mfn, off: usize) -> &AtomicU32 {
+        assert!(off.is_multiple_of(4));
+        let p = self.ptr(mfn, off, 4) as *mut u32;
+        // SAFETY: in range and 4-aligned; atomics may alias guest accesses.
+        unsafe { AtomicU32::from_ptr(p) }
+    }
+
+    /// An atomic view of the u16 at `off` (2-aligned) in a frame.
+    pub fn atomic_u16(&self, mfn: Mfn, off: usize) -> &AtomicU16 {
+        assert!(off.is_multiple_of(2));
+        let p = self.ptr(mfn, off, 2) as *mut u16;
+        // SAFETY: in range and 2-aligned; atomics may alias guest accesses.
+        unsafe { AtomicU16::from_ptr(p) }
     }
 
     /// An atomic view of the byte at `off` in a frame.

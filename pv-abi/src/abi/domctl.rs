@@ -51,7 +51,7 @@ pub const XEN_DOMCTL_getvcpucontext: u32 = 13;
 pub const XEN_DOMCTL_getvcpuinfo: u32 = 14;
 /// Set the number of vCPUs; [`XenDomctlMaxVcpus`].
 pub const XEN_DOMCTL_max_vcpus: u32 = 15;
-/// `XEN_DOMCTL_scheduler_op` (payload not mirrored).
+/// Get or set scheduler parameters; [`XenDomctlSchedulerOp`].
 pub const XEN_DOMCTL_scheduler_op: u32 = 16;
 /// Set the domain's handle (UUID); [`XenDomctlSetdomainhandle`].
 pub const XEN_DOMCTL_setdomainhandle: u32 = 17;
@@ -273,6 +273,7 @@ payloads!(
     XenDomctlIomemPermission,
     XenDomctlIoportPermission,
     XenDomctlHypercallInit,
+    XenDomctlSchedulerOp,
     XenDomctlSettimeoffset,
     XenDomctlAddressSize,
     XenDomctlSetTarget,
@@ -663,6 +664,53 @@ pub struct XenDomctlHypercallInit {
     pub gmfn: u64,
 }
 assert_layout!(XenDomctlHypercallInit, size = 8, gmfn @ 0);
+
+/// `XEN_SCHEDULER_CREDIT`.
+pub const XEN_SCHEDULER_CREDIT: u32 = 5;
+/// `XEN_SCHEDULER_CREDIT2`.
+pub const XEN_SCHEDULER_CREDIT2: u32 = 6;
+/// `XEN_DOMCTL_SCHEDOP_putinfo`: set the domain's parameters.
+pub const XEN_DOMCTL_SCHEDOP_putinfo: u32 = 0;
+/// `XEN_DOMCTL_SCHEDOP_getinfo`: get them.
+pub const XEN_DOMCTL_SCHEDOP_getinfo: u32 = 1;
+
+/// `struct xen_domctl_sched_credit`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct XenDomctlSchedCredit {
+    /// Relative weight.
+    pub weight: u16,
+    /// Cap, percent of one CPU (0: none).
+    pub cap: u16,
+}
+assert_layout!(XenDomctlSchedCredit, size = 4, weight @ 0, cap @ 2);
+
+/// `struct xen_domctl_scheduler_op` (`XEN_DOMCTL_scheduler_op`). The
+/// union `u` (credit, credit2, rtds, per-vCPU list) is 16 bytes of storage;
+/// [`XenDomctlSchedulerOp::credit`] reads the credit member.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct XenDomctlSchedulerOp {
+    /// `XEN_SCHEDULER_*`.
+    pub sched_id: u32,
+    /// `XEN_DOMCTL_SCHEDOP_*`.
+    pub cmd: u32,
+    /// The parameter union.
+    pub u: [u64; 2],
+}
+assert_layout!(XenDomctlSchedulerOp, size = 24, sched_id @ 0, cmd @ 4, u @ 8);
+
+impl XenDomctlSchedulerOp {
+    /// `u.credit` (also `u.credit2`, which has the same layout).
+    pub fn credit(&self) -> XenDomctlSchedCredit {
+        let w = self.u[0];
+        XenDomctlSchedCredit { weight: w as u16, cap: (w >> 16) as u16 }
+    }
+    /// Makes `u.credit` the active member.
+    pub fn set_credit(&mut self, c: XenDomctlSchedCredit) {
+        self.u = [c.weight as u64 | (c.cap as u64) << 16, 0];
+    }
+}
 
 /// `struct xen_domctl_settimeoffset` (`XEN_DOMCTL_settimeoffset`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]

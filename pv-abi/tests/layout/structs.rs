@@ -421,6 +421,7 @@ pub fn structs() -> Vec<Struct> {
         "iomem_permission" => union XenDomctlIomemPermission,
         "ioport_permission" => union XenDomctlIoportPermission,
         "hypercall_init" => union XenDomctlHypercallInit,
+        "scheduler_op" => union XenDomctlSchedulerOp,
         "settimeoffset" => union XenDomctlSettimeoffset,
         "address_size" => union XenDomctlAddressSize,
         "set_target" => union XenDomctlSetTarget,
@@ -458,6 +459,8 @@ pub fn structs() -> Vec<Struct> {
         first_port, nr_ports, allow_access, _pad (pad),
     });
     st!(v, XenDomctlHypercallInit = "struct xen_domctl_hypercall_init" { gmfn });
+    st!(v, XenDomctlSchedulerOp = "struct xen_domctl_scheduler_op" { sched_id, cmd, u });
+    st!(v, XenDomctlSchedCredit = "struct xen_domctl_sched_credit" { weight, cap });
     st!(v, XenDomctlSettimeoffset = "struct xen_domctl_settimeoffset" { time_offset_seconds });
     st!(v, XenDomctlAddressSize = "struct xen_domctl_address_size" { size });
     st!(v, XenDomctlSetTarget = "struct xen_domctl_set_target" { target });

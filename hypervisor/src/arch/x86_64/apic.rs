@@ -71,7 +71,7 @@ pub fn init_and_calibrate() -> Option<Frequencies> {
     write(TPR, 0);
     write(TIMER_DIVIDE, 0xb); // divide by 1
     write(LVT_TIMER, 1 << 16); // masked while calibrating
-    // PIT channel 0, lobyte/hibyte, mode 2 (rate generator), count 0xffff.
+                               // PIT channel 0, lobyte/hibyte, mode 2 (rate generator), count 0xffff.
     outb(0x43, 0x34);
     outb(0x40, 0xff);
     outb(0x40, 0xff);
@@ -112,4 +112,12 @@ pub fn oneshot(ticks: u64) {
 /// Signals end of interrupt.
 pub fn eoi() {
     write(EOI, 0);
+}
+
+/// Waits for an interrupt with interrupts enabled, then disables them
+/// again (the idle loop; `sti; hlt` cannot lose a wake-up).
+pub fn idle_wait() {
+    // SAFETY: ring-0 interrupts are handled by the vector stubs (the
+    // timer's only acknowledges it); the stack is the hypervisor's.
+    unsafe { core::arch::asm!("sti", "hlt", "cli", options(nomem, nostack)) }
 }

@@ -294,6 +294,9 @@ pub fn start(hsi_pa: u64) -> ! {
             m.map(l4, GDT_VIRT_START + p * 4096, zero_page, 1, pte::NX, false);
         }
         m.map(l4, GDT_VIRT_START + 14 * 4096, gdt_page, 1, pte::RW | pte::NX, false);
+        // The local APIC, uncached.
+        let apic = super::apic::phys_base();
+        m.map(l4, APIC_VIRT, apic, 1, g | pte::RW | pte::PCD | pte::PWT | pte::NX, false);
     }
     // SAFETY: the new tables map the image, stack and direct map exactly
     // as the code currently running expects.
@@ -343,6 +346,25 @@ pub fn start(hsi_pa: u64) -> ! {
     unsafe { descriptors::init((DIRECTMAP_VIRT_START + gdt_page) as *mut u64) };
     mask_pic();
 
+    // Time: the TSC and the APIC timer measured against the PIT; the
+    // wallclock from the RTC.
+    let (tsc_hz, apic_hz) = match super::apic::init_and_calibrate() {
+        Some(f) => (f.tsc_hz, f.apic_hz),
+        None => {
+            log::warn!("no PIT: assuming a 1 GHz TSC and APIC timer");
+            (1_000_000_000, 1_000_000_000)
+        }
+    };
+    let clock = crate::common::time::Clock::new(tsc_hz, cpu::rdtsc(), super::rtc::unix_seconds());
+    log::info!(
+        "TSC {}.{:03} MHz, APIC timer {}.{:03} MHz, wallclock {} s since the epoch",
+        tsc_hz / 1_000_000,
+        tsc_hz / 1000 % 1000,
+        apic_hz / 1_000_000,
+        apic_hz / 1000 % 1000,
+        clock.wc_sec
+    );
+
     let stats = frames.stats();
     log::info!(
         "Frames: {} total, {} free, {} hypervisor, {} reserved; heap {} MiB",
@@ -377,7 +399,11 @@ pub fn start(hsi_pa: u64) -> ! {
             gdt_hv_page: Mfn(gdt_page >> 12),
             m2p_start: Mfn(m2p_pa >> 12),
             m2p_frames: m2p_pages,
+            apic_hz,
+            timer_armed: 0,
         },
+        clock,
+        sched: Default::default(),
     });
 
     match cmdline.selftest {
@@ -418,9 +444,9 @@ pub fn start(hsi_pa: u64) -> ! {
             mem: dom0::dom0_mem(&cmdline),
             cmdline: &args_buf,
             // What the builder checks a kernel's required features against:
-        // writable page tables are always provided to PV guests.
-        host_features: crate::common::hypercall::features_for(privileged)
-            | (1 << pv_abi::abi::features::XENFEAT_writable_page_tables),
+            // writable page tables are always provided to PV guests.
+            host_features: crate::common::hypercall::features_for(privileged)
+                | (1 << pv_abi::abi::features::XENFEAT_writable_page_tables),
         },
         Range { start: module.paddr & !0xfff, end: (module.paddr + module.size + 0xfff) & !0xfff },
     )

@@ -82,6 +82,10 @@ const _: () = assert!(sel::RING3_CS64 == pv_abi::abi::arch_x86::FLAT_RING3_CS64)
 const _: () = assert!(sel::RING3_DS == pv_abi::abi::arch_x86::FLAT_RING3_SS64);
 const _: () = assert!(sel::RING3_CS32 == pv_abi::abi::arch_x86::FLAT_RING3_CS32);
 
+/// Where the local APIC's registers are mapped (uncached), in the
+/// hypervisor's range (Xen's `IOREMAP_VIRT_START`).
+pub const APIC_VIRT: u64 = 0xffff_82c0_0000_0000;
+
 #[cfg(test)]
 mod tests {
     use super::*;

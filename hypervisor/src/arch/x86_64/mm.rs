@@ -77,6 +77,23 @@ pub struct Mm<'a> {
     pub need_flush: bool,
 }
 
+impl<'a> Mm<'a> {
+    /// The MMU context for work on `pg_owner`'s frames, as the hypervisor
+    /// itself (cache attributes allowed only for a privileged owner).
+    pub fn of(hv: &'a mut crate::common::Hv, pg_owner: DomId) -> Mm<'a> {
+        let allow_cache_attrs = hv.domains.get(pg_owner).is_some_and(|d| d.privileged);
+        Mm {
+            frames: &mut hv.frames,
+            phys: &mut hv.phys,
+            idle_l4: hv.arch.idle_l4,
+            tlb: hv.hw,
+            pg_owner,
+            allow_cache_attrs,
+            need_flush: false,
+        }
+    }
+}
+
 impl Mm<'_> {
     // ---- references ------------------------------------------------------
 
@@ -95,6 +112,11 @@ impl Mm<'_> {
         let p = self.frames.get_mut(mfn).expect("put_page on a frame outside the table");
         assert!(p.count > 0, "general reference count underflow on {mfn:?}");
         p.count -= 1;
+        if p.count == 0 && p.type_count == 0 && p.flags().contains(PageFlags::ORPHAN) {
+            // The last reference to a dead domain's frame.
+            let _ = self.frames.free(mfn);
+            self.frames.orphan_freed = true;
+        }
     }
 
     /// Takes a type reference of `ty` (validating the frame if it becomes a
@@ -207,6 +229,12 @@ impl Mm<'_> {
         }
         let target = pte::mfn(e);
         if level == 1 {
+            if e & pte::GNTTAB != 0 {
+                // A grant mapping: its references belong to the grant
+                // table. Dropping it this way is the guest's error.
+                self.frames.implicit_grant_unmaps += 1;
+                return;
+            }
             if e & pte::RW != 0 {
                 self.put_page_type(target);
             }
@@ -276,6 +304,10 @@ impl Mm<'_> {
             return Err(einval());
         }
         let old = self.phys.read_u64(table, idx);
+        if level == 1 && old & pte::PRESENT != 0 && old & pte::GNTTAB != 0 {
+            // Grant mappings go away through GNTTABOP_unmap_grant_ref only.
+            return Err(einval());
+        }
         let mut new = new;
         if preserve_ad {
             new |= old & (pte::ACCESSED | pte::DIRTY);

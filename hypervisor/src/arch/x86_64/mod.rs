@@ -13,6 +13,8 @@ pub mod paging;
 pub mod pv;
 
 #[cfg(not(test))]
+pub mod apic;
+#[cfg(not(test))]
 pub mod boot;
 #[cfg(not(test))]
 pub mod cpu;
@@ -26,6 +28,8 @@ pub mod guest_access;
 pub mod heap;
 #[cfg(not(test))]
 pub mod hw;
+#[cfg(not(test))]
+pub mod rtc;
 #[cfg(not(test))]
 pub mod serial;
 #[cfg(not(test))]

@@ -28,6 +28,9 @@ pub mod pte {
     pub const PAT_LARGE: u64 = 1 << 12;
     /// No-execute.
     pub const NX: u64 = 1 << 63;
+    /// Marks a grant mapping (Xen's `_PAGE_GNTTAB`, an available bit a
+    /// guest may not set): the entry holds no references of its own.
+    pub const GNTTAB: u64 = 1 << 62;
     /// Physical address bits (52-bit physical addresses).
     pub const ADDR_MASK: u64 = 0x000f_ffff_ffff_f000;
     /// Bits available to software, ignored by the MMU (9..11, 52..62).

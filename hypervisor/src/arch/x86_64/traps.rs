@@ -2,16 +2,19 @@
 //! exceptions, faults in the hypervisor itself, and the switch to the next
 //! vCPU before returning.
 
+use super::apic;
 use super::cpu;
 use super::entry::{self, VEC_SYSCALL32};
 use super::guest_access::CurrentGuest;
 use super::pv;
 use crate::common::console;
-use crate::common::domain::{DomainState, VcpuState};
+use crate::common::domain::{vcpu_info, DomainState, VcpuState};
 use crate::common::hypercall::{self, Ctx};
+use crate::common::{domctl, sched, time, vcpu};
 use crate::common::{Hv, MachineExit};
 use pv_abi::abi::arch_x86::CpuUserRegs;
 use pv_abi::abi::sched::SHUTDOWN_crash;
+use pv_abi::abi::vcpu::{RUNSTATE_blocked, RUNSTATE_offline, RUNSTATE_runnable, RUNSTATE_running};
 use pv_abi::qemu_exit;
 use pv_abi::DomId;
 use spin::Mutex;
@@ -89,6 +92,14 @@ pub fn fatal(what: &str, regs: &CpuUserRegs) -> ! {
 extern "C" fn hv_trap(regs: &mut CpuUserRegs) {
     let vec = regs.entry_vector;
     if regs.cs & 3 == 0 {
+        // The timer while idle (the idle loop looks at what is due).
+        if vec == apic::TIMER_VECTOR as u32 {
+            apic::eoi();
+            return;
+        }
+        if vec == apic::SPURIOUS_VECTOR as u32 || (0x20..0x30).contains(&vec) {
+            return;
+        }
         // In the hypervisor: only faults on guest-access instructions are
         // expected; they resume at their fixup with the work undone.
         if matches!(vec, 11..=14) {
@@ -106,8 +117,12 @@ extern "C" fn hv_trap(regs: &mut CpuUserRegs) {
         if vec < 32 {
             let (d, v) = hv.current.expect("guest entry without a current vCPU");
             pv::traps::guest_exception(hv, &mut CurrentGuest, regs, d, v);
+        } else if vec == apic::TIMER_VECTOR as u32 {
+            apic::eoi();
+            hv.arch.timer_armed = 0;
+            hv.sched.need_resched = true;
         }
-        // Vectors >= 32: no interrupt sources are programmed yet; ignore.
+        // Other vectors: no other interrupt source is programmed.
         leave(hv, regs);
     });
 }
@@ -167,51 +182,143 @@ pub fn crash_domain(hv: &mut Hv, d: DomId) {
 }
 
 /// Decides what runs next and makes `regs` (the frame at the top of the
-/// stack) that vCPU's state. Returns to the entry stub, which restores it.
+/// stack) that vCPU's state, then delivers a pending event upcall and arms
+/// the timer. Returns to the entry stub, which restores the frame. With
+/// nothing to run it idles (`hlt`) until an interrupt makes something
+/// runnable.
 fn leave(hv: &mut Hv, regs: &mut CpuUserRegs) {
-    if let Some(exit) = hv.exit {
-        audit(hv);
-        machine_exit(exit);
-    }
-    let runnable = |hv: &Hv, (d, v): (DomId, u32)| {
-        hv.domains.get(d).is_some_and(|dom| {
-            dom.state == DomainState::Running
-                && dom.vcpus.get(v as usize).is_some_and(|vc| vc.state == VcpuState::Runnable)
-        })
-    };
-    if let Some(cur) = hv.current {
-        if runnable(hv, cur) {
-            return;
+    let mut warned = false;
+    loop {
+        if let Some(exit) = hv.exit {
+            audit(hv);
+            machine_exit(exit);
+        }
+        if hv.frames.implicit_grant_unmaps != 0 {
+            hv.frames.implicit_grant_unmaps = 0;
+            if let Some((d, _)) = hv.current {
+                if hv.domains.get(d).is_some_and(|x| !x.is_dying()) {
+                    log::error!("a page-table change dropped a grant mapping: crashing the domain (as Xen does)");
+                    crash_domain(hv, d);
+                }
+            }
+        }
+        if hv.frames.orphan_freed {
+            hv.frames.orphan_freed = false;
+            domctl::reap_all(hv);
+        }
+        let cur_ok = hv.current.is_some_and(|(d, v)| sched::eligible(hv, d, v));
+        if cur_ok && !hv.sched.need_resched {
+            break;
+        }
+        let now = time::now(hv);
+        time::run_timers(hv, now);
+        match sched::schedule(hv, now) {
+            Some(next) => {
+                if Some(next) != hv.current {
+                    switch_to(hv, regs, next);
+                }
+                break;
+            }
+            None => {
+                // Nothing can run: park the current vCPU and wait.
+                save_current(hv, regs, now);
+                hv.current = None;
+                console::set_log_context(None);
+                let alive = hv.domains.iter().any(|d| {
+                    matches!(d.state, DomainState::Running | DomainState::Paused)
+                        && d.vcpus.iter().any(|v| v.state != VcpuState::Down)
+                });
+                if !alive {
+                    log::info!("no vCPU can ever run again: stopping");
+                    audit(hv);
+                    machine_exit(MachineExit::Poweroff);
+                }
+                let deadline = sched::next_deadline(hv);
+                if deadline.is_none() && !warned {
+                    log::debug!("all vCPUs blocked and no timer pending: waiting for an interrupt");
+                    warned = true;
+                }
+                arm_timer(hv, deadline, now);
+                apic::idle_wait();
+                hv.arch.timer_armed = 0;
+                hv.sched.need_resched = true;
+            }
         }
     }
-    let next = hv.domains.iter().flat_map(|d| d.vcpus.iter().map(move |v| (d.id, v.id))).find(|&c| runnable(hv, c));
-    match next {
-        Some(n) => switch_to(hv, regs, n),
-        None => {
-            log::info!("no runnable vCPU left: stopping");
-            audit(hv);
-            machine_exit(MachineExit::Poweroff)
+    deliver_upcall(hv, regs);
+    let now = time::now(hv);
+    arm_timer(hv, sched::next_deadline(hv), now);
+}
+
+/// Arms the APIC timer for `deadline` (system time) unless it is already
+/// armed to fire no later.
+fn arm_timer(hv: &mut Hv, deadline: Option<u64>, now: u64) {
+    let Some(t) = deadline else { return };
+    let armed = hv.arch.timer_armed;
+    if armed != 0 && armed <= t && armed > now {
+        return;
+    }
+    let delta = t.saturating_sub(now).max(1000);
+    let ticks = (delta as u128 * hv.arch.apic_hz as u128 / time::SECOND as u128).max(1) as u64;
+    apic::oneshot(ticks);
+    hv.arch.timer_armed = now + delta;
+}
+
+/// Bounces to the current vCPU's event callback if it has an upcall
+/// pending and events unmasked (Xen's `test_guest_events`).
+fn deliver_upcall(hv: &mut Hv, regs: &mut CpuUserRegs) {
+    let Some((d, v)) = hv.current else { return };
+    let Some(vc) = hv.domains.get(d).and_then(|x| x.vcpus.get(v as usize)) else { return };
+    let (m, off) = vc.vcpu_info;
+    let cb = vc.arch.event_callback;
+    use core::sync::atomic::Ordering;
+    if hv.phys.atomic_u8(m, off + vcpu_info::MASK).load(Ordering::SeqCst) != 0
+        || hv.phys.atomic_u8(m, off + vcpu_info::PENDING).load(Ordering::SeqCst) == 0
+        || cb.address == 0
+    {
+        return;
+    }
+    let r = pv::bounce::deliver(hv, &mut CurrentGuest, regs, (d, v), cb.address, pv::bounce::Kind::Event, true);
+    if let Err(pv::bounce::Undeliverable(why)) = r {
+        pv::traps::crash(hv, d, &alloc::format!("{why} for an event upcall"));
+    }
+}
+
+/// Saves the current vCPU's registers and segment bases from the CPU and
+/// closes its running period (runstate).
+fn save_current(hv: &mut Hv, regs: &CpuUserRegs, now: u64) {
+    let hw = hv.hw;
+    let Some((d, v)) = hv.current else { return };
+    let Some(vc) = hv.domains.get_mut(d).and_then(|dom| dom.vcpus.get_mut(v as usize)) else { return };
+    vc.regs = *regs;
+    vc.arch.fs_base = hw.fs_base();
+    let (active, inactive) = (hw.gs_base(), hw.gs_shadow());
+    if vc.arch.kernel_mode {
+        (vc.arch.gs_base_kernel, vc.arch.gs_base_user) = (active, inactive);
+    } else {
+        (vc.arch.gs_base_user, vc.arch.gs_base_kernel) = (active, inactive);
+    }
+    let rs = match vc.state {
+        VcpuState::Runnable => RUNSTATE_runnable,
+        VcpuState::Blocked => RUNSTATE_blocked,
+        VcpuState::Down => RUNSTATE_offline,
+    };
+    let dying = hv.domains.get(d).is_some_and(|x| x.is_dying());
+    if let Some((at, snap)) = vcpu::set_runstate(hv, d, v, rs, now) {
+        if !dying {
+            // The outgoing vCPU's address space is still loaded.
+            vcpu::write_runstate(&mut CurrentGuest, at, &snap);
         }
     }
 }
 
 /// Saves the current vCPU's state and loads `to`'s: registers, segment
-/// bases, page tables, GDT/LDT mappings, debug registers, CR0.TS and the
-/// FPU save area.
+/// bases, page tables, GDT/LDT mappings, debug registers, CR0.TS, the FPU
+/// save area, its runstate and its `vcpu_time_info`.
 pub fn switch_to(hv: &mut Hv, regs: &mut CpuUserRegs, to: (DomId, u32)) {
     let hw = hv.hw;
-    if let Some((d, v)) = hv.current {
-        if let Some(vc) = hv.domains.get_mut(d).and_then(|dom| dom.vcpus.get_mut(v as usize)) {
-            vc.regs = *regs;
-            vc.arch.fs_base = hw.fs_base();
-            let (active, inactive) = (hw.gs_base(), hw.gs_shadow());
-            if vc.arch.kernel_mode {
-                (vc.arch.gs_base_kernel, vc.arch.gs_base_user) = (active, inactive);
-            } else {
-                (vc.arch.gs_base_user, vc.arch.gs_base_kernel) = (active, inactive);
-            }
-        }
-    }
+    let now = time::now(hv);
+    save_current(hv, regs, now);
     let vc = &mut hv.domains.get_mut(to.0).expect("switch to a missing domain").vcpus[to.1 as usize];
     *regs = vc.regs;
     hw.load_cr3(vc.arch.cr3());
@@ -234,6 +341,10 @@ pub fn switch_to(hv: &mut Hv, regs: &mut CpuUserRegs, to: (DomId, u32)) {
     pv::descriptors::map_gdt(hv, to.0, to.1);
     pv::descriptors::map_ldt(hv, to.0, to.1);
     console::set_log_context(Some(to));
+    if let Some((at, snap)) = vcpu::set_runstate(hv, to.0, to.1, RUNSTATE_running, now) {
+        vcpu::write_runstate(&mut CurrentGuest, at, &snap);
+    }
+    time::update_vcpu_time(hv, to.0, to.1);
 }
 
 /// Checks the frame accounting and logs the result (tests look for it).

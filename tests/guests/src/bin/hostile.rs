@@ -143,7 +143,13 @@ fn storm_one(r: &mut Rng, t: &Targets) -> Option<(u32, i64)> {
     match num as u32 {
         // Would end, block or derail this guest on success.
         nr::iret | nr::sched_op_compat | nr::fpu_taskswitch => return None,
-        nr::sched_op => a[0] = r.pick(&[0u64, 4, 5, 6, 7, 99, u32::MAX as u64 + 1]),
+        // Not block/poll (would wait), shutdown, or remote_shutdown (this
+        // guest is privileged: it could shut itself down).
+        nr::sched_op => a[0] = r.pick(&[0u64, 5, 6, 7, 99, u32::MAX as u64 + 1]),
+        // Not VCPUOP_down (this vCPU would stop), register_vcpu_info or
+        // register_runstate_memory_area (the hypervisor would then write
+        // into whatever random memory of ours they name).
+        nr::vcpu_op => a[0] = r.pick(&[0u64, 3, 4, 6, 7, 8, 9, 11, 12, 13, 99, u32::MAX as u64 + 1]),
         nr::set_debugreg => {
             a[0] = r.pick(&[0u64, 1, 2, 3, 4, 5, 6, 8, 99]);
         }
@@ -165,6 +171,21 @@ fn storm_one(r: &mut Rng, t: &Targets) -> Option<(u32, i64)> {
                     if op.cmd == MMUEXT_NEW_BASEPTR || op.cmd == MMUEXT_SET_LDT {
                         op.cmd = MMUEXT_TLB_FLUSH_LOCAL;
                     }
+                }
+            }
+        }
+        nr::multicall => {
+            // A batch in the sacrificial buffer, with the calls that would
+            // end, block or derail this guest replaced.
+            a[0] = t.buf;
+            a[1] = r.below(64);
+            // SAFETY: the sacrificial buffer, 8 KiB = 128 entries.
+            let calls = unsafe { core::slice::from_raw_parts_mut(t.buf as *mut [u64; 8], 128) };
+            for c in calls.iter_mut() {
+                let op = c[0] as u32;
+                let bad = [nr::iret, nr::sched_op_compat, nr::fpu_taskswitch, nr::sched_op, nr::vcpu_op];
+                if c[0] > u32::MAX as u64 || bad.contains(&op) || op == nr::mmuext_op || op == nr::console_io {
+                    c[0] = nr::xen_version as u64;
                 }
             }
         }

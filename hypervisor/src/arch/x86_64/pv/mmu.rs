@@ -360,9 +360,12 @@ pub fn do_update_va_mapping<M: GuestMem>(ctx: &mut Ctx<'_, M>, a: [u64; 5]) -> H
 /// M2P location). Changing a domain's memory comes with the domain
 /// control work.
 pub fn do_memory_op<M: GuestMem>(ctx: &mut Ctx<'_, M>, a: [u64; 5]) -> HcResult {
-    let (cmd, arg) = (a[0] & 0xffff_ffff, a[1]);
+    let (cmd, arg) = (a[0] & 0x3f, a[1]);
     let dom = ctx.dom;
     match cmd as u32 {
+        XENMEM_increase_reservation | XENMEM_decrease_reservation | XENMEM_populate_physmap => {
+            crate::common::memory::reservation(ctx, a[0], arg)
+        }
         XENMEM_current_reservation | XENMEM_maximum_reservation | XENMEM_maximum_gpfn => {
             let id = GuestPtr::<u16>::new(arg).read(ctx.mem)?;
             let target = if id == DOMID_SELF || id == dom.0 {

@@ -16,7 +16,9 @@
 pub mod bounce;
 pub mod cpu;
 pub mod descriptors;
+pub mod domain;
 pub mod emulate;
+pub mod grant;
 pub mod mmu;
 pub mod traps;
 
@@ -42,6 +44,10 @@ pub struct ArchHv {
     pub m2p_start: Mfn,
     /// Frames of the M2P table.
     pub m2p_frames: u64,
+    /// Local APIC timer ticks per second (0: no timer).
+    pub apic_hz: u64,
+    /// When the hardware timer is armed to fire (system time; 0: not armed).
+    pub timer_armed: u64,
 }
 
 /// A registered guest callback.
