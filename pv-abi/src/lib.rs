@@ -20,6 +20,10 @@
 #![cfg_attr(not(test), no_std)]
 
 pub mod abi;
+pub mod console;
+pub mod evtchn;
+pub mod gnttab;
+pub mod hv;
 pub mod qemu_exit;
 pub mod ring;
 pub mod types;
