@@ -99,6 +99,9 @@ pub struct Sched {
     pub need_resched: bool,
     /// Time spent idle, ns.
     pub idle_time: u64,
+    /// Counters for the exit report: timer interrupts, timer events sent,
+    /// event upcalls delivered, context switches.
+    pub stats: [u64; 4],
 }
 
 /// Whether vCPU `v` of `d` may be given the CPU.

@@ -224,6 +224,7 @@ pub fn run_timers(hv: &mut Hv, now: u64) {
     }
     for (d, v, tick, poll) in fired {
         if tick {
+            hv.sched.stats[1] += 1;
             crate::common::event::send_virq(hv, d, v, pv_abi::abi::xen::VIRQ_TIMER);
         }
         if poll {

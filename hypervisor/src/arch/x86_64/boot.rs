@@ -207,11 +207,17 @@ pub fn start(hsi_pa: u64) -> ! {
     reserved.push(hsi.memmap_paddr, hsi.memmap_paddr + hsi.memmap_entries as u64 * 24);
     reserved.push(hsi.cmdline_paddr, hsi.cmdline_paddr + cmdline_str.len() as u64 + 1);
     let mut max_pa = 0;
+    let mut e820 = [pv_abi::abi::memory::E820Entry::default(); 64];
+    let mut n820 = 0;
     for i in 0..hsi.memmap_entries as u64 {
         // SAFETY: QEMU's memory map array, below 4 GiB.
         let e: HvmMemmapTableEntry =
             unsafe { early::<HvmMemmapTableEntry>(hsi.memmap_paddr + i * 24).read_unaligned() };
         log::info!(" {:#014x} - {:#014x} type {}", e.addr, e.addr + e.size, e.ty);
+        if n820 < e820.len() && e.size != 0 {
+            e820[n820] = pv_abi::abi::memory::E820Entry { addr: e.addr, size: e.size, ty: e.ty };
+            n820 += 1;
+        }
         if e.ty == XEN_HVM_MEMMAP_TYPE_RAM {
             let start = (e.addr + 0xfff) & !0xfff;
             let end = (e.addr + e.size) & !0xfff;
@@ -399,6 +405,7 @@ pub fn start(hsi_pa: u64) -> ! {
             gdt_hv_page: Mfn(gdt_page >> 12),
             m2p_start: Mfn(m2p_pa >> 12),
             m2p_frames: m2p_pages,
+            e820: e820[..n820].to_vec(),
             apic_hz,
             timer_armed: 0,
         },

@@ -52,6 +52,9 @@ pub const CACHE_ATTRS: u64 = pte::PWT | pte::PCD | pte::PSE;
 /// supported), no cache attributes, no GLOBAL.
 pub const LN_ALLOWED: u64 = pte::PRESENT | pte::RW | pte::USER | pte::ACCESSED | pte::DIRTY | (7 << 9) | pte::NX;
 
+/// The local APIC's frame (the hypervisor's timer): never mapped by a guest.
+pub const LAPIC_MFN: u64 = 0xfee00;
+
 fn einval() -> Errno {
     Errno(EINVAL)
 }
@@ -187,6 +190,14 @@ impl Mm<'_> {
         self.put_page(mfn);
     }
 
+    /// Whether `mfn` is I/O memory rather than RAM: a frame the frame table
+    /// marks reserved (firmware, holes) or beyond it. Such frames have no
+    /// reference counts; only a privileged domain may map them (as dom0
+    /// maps the BIOS tables and device memory), never the local APIC.
+    pub fn is_io(&self, mfn: Mfn) -> bool {
+        mfn.0 >= self.frames.len() || self.frames.owner(mfn) == Owner::Reserved
+    }
+
     // ---- entries ------------------------------------------------------------
 
     /// Checks a new entry of a level-`level` table and takes the references
@@ -204,6 +215,12 @@ impl Mm<'_> {
             }
             if e & !allowed != 0 {
                 return Err(einval());
+            }
+            if self.is_io(target) {
+                if !self.allow_cache_attrs || target.0 == LAPIC_MFN {
+                    return Err(einval());
+                }
+                return Ok(adjust_l1e(e));
             }
             self.get_page(target, owner)?;
             if e & pte::RW != 0 {
@@ -233,6 +250,9 @@ impl Mm<'_> {
                 // A grant mapping: its references belong to the grant
                 // table. Dropping it this way is the guest's error.
                 self.frames.implicit_grant_unmaps += 1;
+                return;
+            }
+            if self.is_io(target) {
                 return;
             }
             if e & pte::RW != 0 {

@@ -121,6 +121,7 @@ extern "C" fn hv_trap(regs: &mut CpuUserRegs) {
             apic::eoi();
             hv.arch.timer_armed = 0;
             hv.sched.need_resched = true;
+            hv.sched.stats[0] += 1;
         }
         // Other vectors: no other interrupt source is programmed.
         leave(hv, regs);
@@ -230,6 +231,19 @@ fn leave(hv: &mut Hv, regs: &mut CpuUserRegs) {
                 });
                 if !alive {
                     log::info!("no vCPU can ever run again: stopping");
+                    for d in hv.domains.iter() {
+                        for v in d.vcpus.iter() {
+                            log::info!(
+                                "d{}v{} {:?}/{:?} at rip {:#x} rsp {:#x}",
+                                d.id.0,
+                                v.id,
+                                d.state,
+                                v.state,
+                                v.regs.rip,
+                                v.regs.rsp
+                            );
+                        }
+                    }
                     audit(hv);
                     machine_exit(MachineExit::Poweroff);
                 }
@@ -261,6 +275,7 @@ fn arm_timer(hv: &mut Hv, deadline: Option<u64>, now: u64) {
     let delta = t.saturating_sub(now).max(1000);
     let ticks = (delta as u128 * hv.arch.apic_hz as u128 / time::SECOND as u128).max(1) as u64;
     apic::oneshot(ticks);
+    log::trace!("timer armed for +{delta} ns ({ticks} APIC ticks)");
     hv.arch.timer_armed = now + delta;
 }
 
@@ -278,6 +293,7 @@ fn deliver_upcall(hv: &mut Hv, regs: &mut CpuUserRegs) {
     {
         return;
     }
+    hv.sched.stats[2] += 1;
     let r = pv::bounce::deliver(hv, &mut CurrentGuest, regs, (d, v), cb.address, pv::bounce::Kind::Event, true);
     if let Err(pv::bounce::Undeliverable(why)) = r {
         pv::traps::crash(hv, d, &alloc::format!("{why} for an event upcall"));
@@ -318,6 +334,7 @@ fn save_current(hv: &mut Hv, regs: &CpuUserRegs, now: u64) {
 pub fn switch_to(hv: &mut Hv, regs: &mut CpuUserRegs, to: (DomId, u32)) {
     let hw = hv.hw;
     let now = time::now(hv);
+    hv.sched.stats[3] += 1;
     save_current(hv, regs, now);
     let vc = &mut hv.domains.get_mut(to.0).expect("switch to a missing domain").vcpus[to.1 as usize];
     *regs = vc.regs;
@@ -349,6 +366,15 @@ pub fn switch_to(hv: &mut Hv, regs: &mut CpuUserRegs, to: (DomId, u32)) {
 
 /// Checks the frame accounting and logs the result (tests look for it).
 pub fn audit(hv: &Hv) {
+    let s = hv.sched.stats;
+    log::info!(
+        "{} timer interrupts, {} timer events, {} event upcalls, {} context switches; idle {} ms",
+        s[0],
+        s[1],
+        s[2],
+        s[3],
+        hv.sched.idle_time / 1_000_000
+    );
     match hv.frames.audit() {
         Ok(s) => log::info!(
             "frame audit OK: {} free, {} hypervisor, {} domain, {} reserved",

@@ -396,6 +396,21 @@ pub fn do_memory_op<M: GuestMem>(ctx: &mut Ctx<'_, M>, a: [u64; 5]) -> HcResult 
             p.write(ctx.mem, &map)?;
             Ok(0)
         }
+        XENMEM_machine_memory_map => {
+            if !ctx.hv.domains.get(dom).is_some_and(|d| d.privileged) {
+                return Err(Errno(EPERM));
+            }
+            let p = GuestPtr::<XenMemoryMap>::new(arg);
+            let mut map = p.read(ctx.mem)?;
+            let n = ctx.hv.arch.e820.len().min(map.nr_entries as usize);
+            for i in 0..n {
+                let e = ctx.hv.arch.e820[i];
+                GuestPtr::<E820Entry>::new(map.buffer).at(i as u64)?.write(ctx.mem, &e)?;
+            }
+            map.nr_entries = n as u32;
+            p.write(ctx.mem, &map)?;
+            Ok(0)
+        }
         XENMEM_machphys_mapping => {
             let m = XenMachphysMapping {
                 v_start: RO_MPT_VIRT_START,

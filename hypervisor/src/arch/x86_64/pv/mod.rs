@@ -44,6 +44,8 @@ pub struct ArchHv {
     pub m2p_start: Mfn,
     /// Frames of the M2P table.
     pub m2p_frames: u64,
+    /// The machine's memory map (`XENMEM_machine_memory_map`).
+    pub e820: alloc::vec::Vec<pv_abi::abi::memory::E820Entry>,
     /// Local APIC timer ticks per second (0: no timer).
     pub apic_hz: u64,
     /// When the hardware timer is armed to fire (system time; 0: not armed).
