@@ -603,3 +603,68 @@ pub fn gnttab_status_errno(st: i16) -> i32 {
         _ => EINVAL,
     }
 }
+
+// ---- toolstack: domctl and sysctl ---------------------------------------------------
+
+/// `domctl(op)`: one domain-control request (privileged). Xen copies the
+/// whole request back for the commands that return data.
+///
+/// # Safety
+/// Guest handles (virtual addresses) in the payload must point at live
+/// objects of the type the command reads or writes (e.g. the
+/// `vcpu_guest_context` of `XEN_DOMCTL_setvcpucontext`), and the command
+/// must not change this domain's own memory behind Rust's back.
+pub unsafe fn domctl(op: &mut crate::abi::domctl::XenDomctl) -> HcResult {
+    // SAFETY: `op` is a live xen_domctl; its handles are the caller's contract.
+    check(unsafe { hypercall1(nr::domctl, op as *mut _ as u64) })
+}
+
+/// `sysctl(op)`: one system-control request (privileged).
+///
+/// # Safety
+/// As [`domctl`]: guest handles in the payload must point at live buffers
+/// of the size the payload states.
+pub unsafe fn sysctl(op: &mut crate::abi::sysctl::XenSysctl) -> HcResult {
+    // SAFETY: `op` is a live xen_sysctl; its handles are the caller's contract.
+    check(unsafe { hypercall1(nr::sysctl, op as *mut _ as u64) })
+}
+
+/// `XEN_DOMCTL_getdomaininfo` of exactly `dom`.
+///
+/// Xen answers a request for a domain id that does not exist with the
+/// next existing domain above it (that is how `xc_domain_getinfo` lists
+/// domains); this helper turns that into `-ESRCH`, as libxc's callers do.
+pub fn getdomaininfo(dom: DomId) -> HcResult<crate::abi::domctl::XenDomctlGetdomaininfo> {
+    use crate::abi::domctl::{XEN_DOMCTL_getdomaininfo, XenDomctl, XenDomctlGetdomaininfo};
+    let mut op = XenDomctl::new(XEN_DOMCTL_getdomaininfo, dom.0, &XenDomctlGetdomaininfo::default());
+    // SAFETY: getdomaininfo has no guest handles; Xen writes only `op`.
+    unsafe { domctl(&mut op)? };
+    let info: XenDomctlGetdomaininfo = op.u.get();
+    if info.domain != dom.0 {
+        return Err(Errno(crate::abi::errno::ESRCH));
+    }
+    Ok(info)
+}
+
+/// `XEN_SYSCTL_physinfo`: host CPU and memory figures (`free_pages`, ...).
+pub fn physinfo() -> HcResult<crate::abi::sysctl::XenSysctlPhysinfo> {
+    use crate::abi::sysctl::{XEN_SYSCTL_physinfo, XenSysctl, XenSysctlPhysinfo};
+    let mut op = XenSysctl::new(XEN_SYSCTL_physinfo, &XenSysctlPhysinfo::default());
+    // SAFETY: physinfo has no guest handles; Xen writes only `op`.
+    unsafe { sysctl(&mut op)? };
+    Ok(op.u.get())
+}
+
+/// `XENVER_commandline`: the hypervisor's own command line (privileged).
+pub fn xen_commandline(buf: &mut version::XenCommandline) -> HcResult {
+    // SAFETY: the hypervisor writes at most 1024 bytes.
+    check(unsafe { hypercall2(nr::xen_version, version::XENVER_commandline as u64, buf.as_mut_ptr() as u64) })
+}
+
+/// `EVTCHNOP_alloc_unbound` in domain `dom` (privileged unless `dom` is
+/// this domain): a port of `dom` that `remote` may bind to.
+pub fn evtchn_alloc_unbound_in(dom: DomId, remote: DomId) -> HcResult<Port> {
+    let mut a = evtchn::EvtchnAllocUnbound { dom: dom.0, remote_dom: remote.0, port: 0 };
+    evtchn_op(evtchn::EVTCHNOP_alloc_unbound, &mut a)?;
+    Ok(Port(a.port))
+}

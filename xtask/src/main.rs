@@ -24,7 +24,7 @@ type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
 const KERNEL_RUSTFLAGS: &str = "-Cno-redzone=yes";
 
 /// Test guests packed into the archive under `boot/guests/`.
-const GUESTS: &[&str] = &["enosys", "crash", "mmu", "traps", "cpuid", "hostile", "pvcheck", "bench"];
+const GUESTS: &[&str] = &["enosys", "crash", "mmu", "traps", "cpuid", "hostile", "pvcheck", "bench", "domu"];
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
@@ -140,6 +140,7 @@ fn build() -> Result<PathBuf> {
     }
     let archive = dir.join("boot.cpio");
     std::fs::write(&archive, w.finish())?;
+    build_dom0_xen(&sh, &dir)?;
     let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
     eprintln!(
         "    hypervisor {} KiB (ELF), boot archive {} KiB",
@@ -147,6 +148,36 @@ fn build() -> Result<PathBuf> {
         size(&archive) / 1024
     );
     Ok(archive)
+}
+
+/// Guest kernels compiled into `dom0-xen` (real Xen hands dom0 only its
+/// own image, so the scenarios' guests travel inside it).
+const DOM0_XEN_GUESTS: &[&str] = &["domu"];
+
+/// Builds `dom0-xen`: dom0 with an archive of [`DOM0_XEN_GUESTS`] embedded
+/// (see `dom0-tools/dom0/build.rs`), in a target directory of its own so
+/// the plain dom0 is not rebuilt each time.
+fn build_dom0_xen(sh: &Shell, dir: &Path) -> Result {
+    step("building dom0-xen (dom0 with the guest kernels embedded, for real Xen)");
+    let mut w = ArchiveWriter::new();
+    w.dir("boot").dir("boot/guests");
+    for g in DOM0_XEN_GUESTS {
+        w.file(&format!("boot/guests/{g}"), &std::fs::read(dir.join(g))?);
+    }
+    let guests = dir.join("dom0-xen-guests.cpio");
+    let bytes = w.finish();
+    // Rewrite only on change: dom0's build script tracks the file.
+    if std::fs::read(&guests).ok().as_deref() != Some(&bytes[..]) {
+        std::fs::write(&guests, bytes)?;
+    }
+    let target = root().join("target/kernel-xen");
+    cmd!(sh, "cargo build --release -p dom0")
+        .env("CARGO_TARGET_DIR", &target)
+        .env("CARGO_ENCODED_RUSTFLAGS", KERNEL_RUSTFLAGS)
+        .env("DOM0_EMBED_ARCHIVE", &guests)
+        .run()?;
+    std::fs::copy(target.join("release/dom0"), dir.join("dom0-xen"))?;
+    Ok(())
 }
 
 fn run(extra: &[String]) -> Result<i32> {
