@@ -111,43 +111,36 @@ fn unknown_scenario_fails_on_real_xen() {
 }
 
 #[test]
-#[ignore = "needs hypervisor domctl (issue 5)"]
 fn build_on_ours() {
     expect_pass(&on_ours("test=build"), "build", BUILD);
 }
 
 #[test]
-#[ignore = "needs hypervisor domctl (issue 5)"]
 fn pingpong_on_ours() {
     expect_pass(&on_ours("test=pingpong"), "pingpong", PINGPONG);
 }
 
 #[test]
-#[ignore = "needs hypervisor domctl (issue 5)"]
 fn grant_on_ours() {
     expect_pass(&on_ours("test=grant"), "grant", GRANT);
 }
 
 #[test]
-#[ignore = "needs hypervisor domctl (issue 5)"]
 fn hostile_on_ours() {
     expect_pass(&on_ours("test=hostile"), "hostile", HOSTILE);
 }
 
 #[test]
-#[ignore = "needs hypervisor domctl (issue 5)"]
 fn spin_on_ours() {
     expect_pass(&on_ours("test=spin"), "spin", SPIN);
 }
 
 #[test]
-#[ignore = "needs hypervisor domctl (issue 5)"]
 fn destroy_live_on_ours() {
     expect_pass(&on_ours("test=destroy-live"), "destroy-live", DESTROY_LIVE);
 }
 
 #[test]
-#[ignore = "needs hypervisor domctl (issue 5)"]
 fn cycles_on_ours() {
     expect_pass(&on_ours("test=cycles+count=1000"), "cycles", CYCLES);
 }

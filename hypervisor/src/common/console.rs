@@ -238,3 +238,40 @@ mod tests {
         assert_eq!(log_context(), None);
     }
 }
+
+/// Offsets in `struct xencons_interface` (io/console.h).
+mod ring {
+    pub const OUT: usize = 1024;
+    pub const OUT_SIZE: u32 = 2048;
+    pub const OUT_CONS: usize = 3080;
+    pub const OUT_PROD: usize = 3084;
+}
+
+/// Copies what domain `d` wrote to its console ring (the one the hypervisor
+/// serves in boot-one-guest mode) to the serial console, then notifies it
+/// that the ring has room again. Indices are read once and checked: a ring
+/// claiming more than it can hold is dropped whole.
+pub fn drain_ring(hv: &mut crate::common::Hv, d: DomId) {
+    use core::sync::atomic::Ordering;
+    let Some((m, port)) = hv.domains.get(d).and_then(|x| x.console_ring) else { return };
+    let cons = hv.phys.atomic_u32(m, ring::OUT_CONS).load(Ordering::Acquire);
+    let prod = hv.phys.atomic_u32(m, ring::OUT_PROD).load(Ordering::Acquire);
+    let n = prod.wrapping_sub(cons);
+    if n == 0 {
+        return;
+    }
+    if n <= ring::OUT_SIZE {
+        let mut buf = [0u8; ring::OUT_SIZE as usize];
+        for i in 0..n {
+            let idx = (cons.wrapping_add(i) % ring::OUT_SIZE) as usize;
+            hv.phys.read(m, ring::OUT + idx, &mut buf[i as usize..i as usize + 1]);
+        }
+        if let Some(dom) = hv.domains.get_mut(d) {
+            dom.console.write(d, &buf[..n as usize]);
+        }
+    } else {
+        log::warn!("d{}: console ring indices {cons:#x}/{prod:#x} are impossible: output dropped", d.0);
+    }
+    hv.phys.atomic_u32(m, ring::OUT_CONS).store(prod, Ordering::Release);
+    crate::common::event::set_pending(hv, d, port);
+}

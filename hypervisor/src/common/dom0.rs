@@ -157,7 +157,9 @@ pub fn build_first_domain(
         shared_info_maddr: shared_info.addr(),
         flags,
         store_evtchn: 0,
-        console_evtchn: 0,
+        // The single guest's console ring is served by the hypervisor on
+        // its first port (allocated below, once the domain exists).
+        console_evtchn: if p.privileged { 0 } else { 1 },
         host_features: p.host_features,
     };
     let built = build::build(&mut HvDomainMemory { phys: &mut hv.phys, p2m: &p2m }, &cfg).map_err(BootError::Build)?;
@@ -181,6 +183,14 @@ pub fn build_first_domain(
     hv.phys.write(shared_info, off, &[1]);
     hv.domains.insert(d);
     crate::common::time::update_wallclock(hv, shared_info);
+    if let (false, Some(pfn)) = (p.privileged, built.console_pfn) {
+        let port = crate::common::event::alloc_hypervisor_port(hv, p.id)
+            .map_err(|_| BootError::NoMemory { want: 0, free: 0 })?;
+        debug_assert_eq!(port.0, 1);
+        if let Some(d) = hv.domains.get_mut(p.id) {
+            d.console_ring = Some((p2m[pfn as usize], port.0));
+        }
+    }
     Ok((built, p2m))
 }
 

@@ -137,6 +137,9 @@ pub struct Domain {
     pub handle: [u8; 16],
     /// The most vCPUs it may have.
     pub max_vcpus: u32,
+    /// Console ring served by the hypervisor (boot-one-guest mode): its
+    /// frame and the guest's port.
+    pub console_ring: Option<(Mfn, u32)>,
 }
 
 impl Domain {
@@ -166,6 +169,7 @@ impl Domain {
             sched: DomSched::default(),
             handle: [0; 16],
             max_vcpus: nr_vcpus,
+            console_ring: None,
         }
     }
 

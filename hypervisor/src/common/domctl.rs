@@ -345,6 +345,21 @@ pub fn do_domctl<M: GuestMem>(ctx: &mut Ctx<'_, M>, a: [u64; 5]) -> HcResult {
             op.u.set(&c);
             ptr.write(ctx.mem, &op).map(|_| 0)
         }
+        XEN_DOMCTL_set_address_size => {
+            // Only 64-bit PV guests exist here.
+            let a: XenDomctlAddressSize = op.u.get();
+            target(ctx, id)?;
+            if a.size == 64 {
+                Ok(0)
+            } else {
+                Err(Errno(EINVAL))
+            }
+        }
+        XEN_DOMCTL_get_address_size => {
+            target(ctx, id)?;
+            op.u.set(&XenDomctlAddressSize { size: 64 });
+            ptr.write(ctx.mem, &op).map(|_| 0)
+        }
         XEN_DOMCTL_hypercall_init => {
             let h: XenDomctlHypercallInit = op.u.get();
             crate::arch::hypercall_init(ctx.hv, DomId(id), Mfn(h.gmfn)).map(|_| 0)

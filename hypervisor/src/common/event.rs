@@ -232,6 +232,15 @@ pub fn alloc_unbound(hv: &mut Hv, caller: DomId, dom: DomId, remote: DomId) -> R
     Ok(Port(p))
 }
 
+/// Allocates port `port`-or-lower in `d` with the hypervisor as its peer
+/// (the console of the boot-one-guest mode). Returns the port.
+pub fn alloc_hypervisor_port(hv: &mut Hv, d: DomId) -> Result<Port, Errno> {
+    let t = &mut dom_mut(hv, d)?.evtchn;
+    let p = t.alloc()?;
+    t.chans[p as usize] = Channel { state: State::Unbound { remote: DomId(pv_abi::abi::xen::DOMID_XEN) }, vcpu: 0 };
+    Ok(Port(p))
+}
+
 /// `EVTCHNOP_bind_interdomain`: connects a new local port to `remote`'s
 /// unbound port, which must be waiting for the caller.
 pub fn bind_interdomain(hv: &mut Hv, caller: DomId, remote: DomId, rport: u32) -> Result<Port, Errno> {
@@ -288,6 +297,10 @@ pub fn send(hv: &mut Hv, caller: DomId, port: u32) -> Result<(), Errno> {
     match ch.state {
         State::Interdomain { remote, rport } => set_pending(hv, remote, rport),
         State::Ipi => set_pending(hv, caller, port),
+        // The hypervisor itself is the back end (boot-one-guest console).
+        State::Unbound { remote } if remote.0 == pv_abi::abi::xen::DOMID_XEN => {
+            crate::common::console::drain_ring(hv, caller);
+        }
         // Nobody bound yet: silently dropped, as Xen does.
         State::Unbound { .. } => {}
         State::Free | State::Virq(_) => return Err(Errno(EINVAL)),

@@ -332,6 +332,7 @@ pub fn shutdown(hv: &mut Hv, dom: DomId, reason: u32) -> HcResult {
     if reason > SHUTDOWN_MAX {
         return Err(Errno(EINVAL));
     }
+    crate::common::console::drain_ring(hv, dom);
     let d = hv.domains.get_mut(dom).ok_or(Errno(ESRCH))?;
     d.console.flush_if_pending(dom);
     if matches!(d.state, crate::common::domain::DomainState::Shutdown(_) | crate::common::domain::DomainState::Dying) {

@@ -37,7 +37,7 @@ use super::paging::pte;
 use crate::common::frame::{FrameTable, Owner, PageFlags, PageType};
 use crate::common::phys::PhysMem;
 use crate::common::Hw;
-use pv_abi::abi::errno::{Errno, EINVAL};
+use pv_abi::abi::errno::{Errno, EBUSY, EINVAL, EPERM};
 use pv_abi::{DomId, Mfn};
 
 /// Flag bits allowed in an L1 entry (plus the address), for a domain
@@ -218,16 +218,16 @@ impl Mm<'_> {
             }
             if self.is_io(target) {
                 if !self.allow_cache_attrs || target.0 == LAPIC_MFN {
-                    return Err(einval());
+                    return Err(Errno(EPERM));
                 }
                 return Ok(adjust_l1e(e));
             }
-            self.get_page(target, owner)?;
-            if e & pte::RW != 0 {
-                if let Err(err) = self.get_page_type(target, PageType::Writable) {
-                    self.put_page(target);
-                    return Err(err);
-                }
+            // As Xen's get_page_from_l1e: a frame of the wrong owner, or
+            // one that cannot be writable, is -EBUSY.
+            self.get_page(target, owner).map_err(|_| Errno(EBUSY))?;
+            if e & pte::RW != 0 && self.get_page_type(target, PageType::Writable).is_err() {
+                self.put_page(target);
+                return Err(Errno(EBUSY));
             }
             Ok(adjust_l1e(e))
         } else {
@@ -453,7 +453,7 @@ pub mod tests {
         m.get_page_and_type(Mfn(11), D, PageType::L1).unwrap(); // empty L1
                                                                 // Another L1 that maps frame 11 RW: refused; RO: fine.
         m.phys.write_u64(Mfn(12), 0, l1e(11, RW));
-        assert_eq!(m.get_page_and_type(Mfn(12), D, PageType::L1), Err(Errno(EINVAL)));
+        assert_eq!(m.get_page_and_type(Mfn(12), D, PageType::L1), Err(Errno(EBUSY)));
         assert_eq!(info(&m, 12), (PageType::None, 0, 0), "failed validation leaves no references");
         assert_eq!(info(&m, 11), (PageType::L1, 1, 1));
         m.phys.write_u64(Mfn(12), 0, l1e(11, RO));
@@ -488,7 +488,10 @@ pub mod tests {
         let mut m = mm(&mut ft, &mut phys, &tlb);
         for bad in [l1e(70, RO), l1e(1, RO), l1e(100, RO), l1e(0xfffff, RO), l1e(0, RO)] {
             m.phys.write_u64(Mfn(10), 5, bad);
-            assert_eq!(m.get_page_and_type(Mfn(10), D, PageType::L1), Err(Errno(EINVAL)), "entry {bad:#x}");
+            // Xen's codes: someone else's RAM is -EBUSY, I/O memory for an
+            // unprivileged domain -EPERM.
+            let r = m.get_page_and_type(Mfn(10), D, PageType::L1);
+            assert!(matches!(r, Err(Errno(EBUSY | EPERM))), "entry {bad:#x}: {r:?}");
         }
         // Not owned by the caller: cannot even take the table.
         assert_eq!(m.get_page_and_type(Mfn(70), D, PageType::L1), Err(Errno(EINVAL)));
@@ -570,7 +573,7 @@ pub mod tests {
         m.phys.write_u64(Mfn(42), 0, l1e(43, RW));
         m.phys.write_u64(Mfn(41), 0, l1e(42, RW));
         m.phys.write_u64(Mfn(40), 0, l1e(41, RW));
-        assert_eq!(m.get_page_and_type(Mfn(40), D, PageType::L4), Err(Errno(EINVAL)));
+        assert_eq!(m.get_page_and_type(Mfn(40), D, PageType::L4), Err(Errno(EBUSY)));
         for mfn in 40..=44 {
             let (ty, tc, c) = info(&m, mfn);
             assert_eq!((tc, c), (0, 0), "frame {mfn} kept references ({ty:?})");
@@ -593,7 +596,7 @@ pub mod tests {
         // ... and refused when the target became a table meanwhile (XSA-182 shape).
         m.mod_entry(Mfn(10), 0, l1e(20, RO), false).unwrap();
         m.get_page_and_type(Mfn(20), D, PageType::L1).unwrap();
-        assert_eq!(m.mod_entry(Mfn(10), 0, l1e(20, RW), false), Err(Errno(EINVAL)));
+        assert_eq!(m.mod_entry(Mfn(10), 0, l1e(20, RW), false), Err(Errno(EBUSY)));
         // PRESERVE_AD keeps the old A/D bits.
         m.mod_entry(Mfn(10), 1, l1e(21, RO | pte::ACCESSED | pte::DIRTY), false).unwrap();
         let v = m.mod_entry(Mfn(10), 1, l1e(22, RO), true).unwrap();
