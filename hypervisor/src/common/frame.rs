@@ -220,6 +220,9 @@ pub struct FrameTable {
     pub implicit_grant_unmaps: u32,
     /// An orphaned frame was freed: a zombie domain may be gone.
     pub orphan_freed: bool,
+    /// Frames from here up do not exist (beyond the CPU's physical address
+    /// width): not even dom0 may map them.
+    pub max_io_mfn: u64,
 }
 
 impl FrameTable {
@@ -233,6 +236,7 @@ impl FrameTable {
             stats: FrameStats { total, reserved: total, ..Default::default() },
             implicit_grant_unmaps: 0,
             orphan_freed: false,
+            max_io_mfn: 1 << (40 - 12),
         }
     }
 

@@ -325,6 +325,12 @@ pub fn start(hsi_pa: u64) -> ! {
     let pages: &'static mut [PageInfo] =
         unsafe { core::slice::from_raw_parts_mut((DIRECTMAP_VIRT_START + ft_pa) as *mut PageInfo, max_pfn as usize) };
     let mut frames = FrameTable::new(pages);
+    // I/O memory exists up to the CPU's physical address width.
+    let paddr_bits = match cpu::cpuid(0x8000_0000, 0)[0] >= 0x8000_0008 {
+        true => (cpu::cpuid(0x8000_0008, 0)[0] & 0xff).clamp(32, 52) as u64,
+        false => 36,
+    };
+    frames.max_io_mfn = 1 << (paddr_bits - 12);
     for r in ram.r[..ram.n].iter().rev() {
         for pfn in (r.start / 4096..r.end / 4096).rev() {
             let pa = pfn * 4096;

@@ -217,7 +217,7 @@ impl Mm<'_> {
                 return Err(einval());
             }
             if self.is_io(target) {
-                if !self.allow_cache_attrs || target.0 == LAPIC_MFN {
+                if !self.allow_cache_attrs || target.0 == LAPIC_MFN || target.0 >= self.frames.max_io_mfn {
                     return Err(Errno(EPERM));
                 }
                 return Ok(adjust_l1e(e));
