@@ -10,9 +10,10 @@
 //! `cargo xtask test`, which builds everything first and points
 //! [`KERNEL_DIR_ENV`] at the output.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub use pv_abi::qemu_exit;
@@ -177,6 +178,37 @@ impl Qemu {
         self
     }
 
+    /// Adds COM2 (16550 at port 0x2f8, IRQ 3) connected to a unix socket
+    /// QEMU listens on at `socket` (created at start, replacing a stale
+    /// one): dom0 serves the host's `xl` there.
+    pub fn with_xl_socket(mut self, socket: &Path) -> Self {
+        let _ = std::fs::remove_file(socket);
+        self.extra.extend(xl_serial_args(socket));
+        self
+    }
+
+    /// Starts QEMU in the background, serial console captured; see
+    /// [`Running`].
+    pub fn spawn(&self) -> Running {
+        let child = Command::new("qemu-system-x86_64")
+            .args(self.args())
+            .args(["-serial", "stdio"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("cannot start qemu-system-x86_64 (cargo xtask installs it)");
+        Running::new(child, self.timeout)
+    }
+
+    /// Runs to completion with `input` typed on the serial console (after
+    /// which the console input stays open, with nothing more to read).
+    pub fn run_with_input(&self, input: &[u8]) -> Run {
+        let mut r = self.spawn();
+        r.type_bytes(input);
+        r.finish()
+    }
+
     /// The full argument list.
     pub fn args(&self) -> Vec<String> {
         let mut a: Vec<String> = vec![
@@ -208,7 +240,8 @@ impl Qemu {
         a
     }
 
-    /// Runs to completion with the serial console captured.
+    /// Runs to completion with the serial console captured (and nothing
+    /// to read on it).
     pub fn run(&self) -> Run {
         let start = Instant::now();
         let mut child = Command::new("qemu-system-x86_64")
@@ -250,5 +283,262 @@ impl Qemu {
             }
         }
         Run { outcome, serial, elapsed: start.elapsed() }
+    }
+}
+
+/// QEMU arguments for COM2 on a unix socket (`server=on,wait=off`: QEMU
+/// listens, does not wait for a client, and drops output while none is
+/// connected). `-M microvm` has an ISA bus for it.
+pub fn xl_serial_args(socket: &Path) -> Vec<String> {
+    vec![
+        "-chardev".into(),
+        format!("socket,id=xl,path={},server=on,wait=off", socket.display()),
+        "-device".into(),
+        "isa-serial,chardev=xl,iobase=0x2f8,irq=3".into(),
+    ]
+}
+
+/// A QEMU started with [`Qemu::spawn`]: its serial console is collected
+/// as it arrives (wait for text with [`Running::wait_for`]), input can be
+/// typed into it, and it is killed when dropped.
+pub struct Running {
+    child: Option<Child>,
+    stdin: Option<ChildStdin>,
+    serial: Arc<Mutex<Vec<u8>>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+    start: Instant,
+    timeout: Duration,
+}
+
+impl Running {
+    fn new(mut child: Child, timeout: Duration) -> Running {
+        let mut out = child.stdout.take().expect("piped stdout");
+        let serial = Arc::new(Mutex::new(Vec::new()));
+        let sink = serial.clone();
+        let reader = std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            loop {
+                match out.read(&mut buf) {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => sink.lock().unwrap_or_else(|p| p.into_inner()).extend_from_slice(&buf[..n]),
+                }
+            }
+        });
+        let stdin = child.stdin.take();
+        Running { child: Some(child), stdin, serial, reader: Some(reader), start: Instant::now(), timeout }
+    }
+
+    /// The serial console so far (`\r` removed).
+    pub fn serial(&self) -> String {
+        let bytes = self.serial.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        String::from_utf8_lossy(&bytes).replace('\r', "")
+    }
+
+    /// Waits until the console contains `text` (after byte `from`);
+    /// returns the byte offset just past it. Panics with the console
+    /// after `timeout` or if QEMU ends first.
+    pub fn wait_for_from(&mut self, text: &str, from: usize, timeout: Duration) -> usize {
+        let t0 = Instant::now();
+        loop {
+            let s = self.serial();
+            if let Some(i) = s.get(from..).and_then(|rest| rest.find(text)) {
+                return from + i + text.len();
+            }
+            let exited = self.child.as_mut().is_some_and(|c| matches!(c.try_wait(), Ok(Some(_))));
+            if exited || t0.elapsed() > timeout {
+                let why = if exited { "QEMU exited" } else { "timed out" };
+                panic!("{why} waiting for {text:?} on the console; console:\n{}", self.serial());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// [`Running::wait_for_from`] from the start of the console.
+    pub fn wait_for(&mut self, text: &str, timeout: Duration) -> usize {
+        self.wait_for_from(text, 0, timeout)
+    }
+
+    /// Types bytes on the serial console.
+    pub fn type_bytes(&mut self, bytes: &[u8]) {
+        if let Some(i) = self.stdin.as_mut() {
+            let _ = i.write_all(bytes).and_then(|()| i.flush());
+        }
+    }
+
+    /// Waits for QEMU to end (killing it at the timeout given to the
+    /// [`Qemu`], counted from its start) and returns the run.
+    pub fn finish(mut self) -> Run {
+        let mut child = self.child.take().expect("running");
+        let outcome = loop {
+            if let Some(st) = child.try_wait().expect("wait for qemu") {
+                let s = st.code().unwrap_or(-1);
+                break match s {
+                    s if s & 1 == 1 && s > 1 => Outcome::Code((s >> 1) as u8),
+                    s => Outcome::Status(s),
+                };
+            }
+            if self.start.elapsed() > self.timeout {
+                let _ = child.kill();
+                let _ = child.wait();
+                break Outcome::Timeout;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        if let Some(r) = self.reader.take() {
+            let _ = r.join();
+        }
+        let mut serial = self.serial();
+        if let Some(mut e) = child.stderr.take() {
+            let mut s = String::new();
+            let _ = e.read_to_string(&mut s);
+            if !s.trim().is_empty() {
+                serial.push_str("\n[qemu stderr] ");
+                serial.push_str(&s);
+            }
+        }
+        Run { outcome, serial, elapsed: self.start.elapsed() }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Environment variable naming the host `xl` binary (`cargo xtask test`
+/// sets it); without it the tests build it with `cargo build -p xl`.
+pub const XL_BIN_ENV: &str = "PV_XL_BIN";
+
+/// The host `xl` binary.
+pub fn xl_binary() -> PathBuf {
+    static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Some(p) = std::env::var_os(XL_BIN_ENV) {
+            return PathBuf::from(p);
+        }
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let st = Command::new(cargo)
+            .args(["build", "--quiet", "-p", "xl"])
+            .current_dir(root)
+            .status()
+            .expect("cannot run cargo to build the host xl");
+        assert!(st.success(), "building the host xl failed");
+        root.join("target/debug/xl")
+    })
+    .clone()
+}
+
+/// What one run of the host `xl` printed.
+#[derive(Debug)]
+pub struct XlRun {
+    /// Its exit status (-1: killed at the timeout).
+    pub status: i32,
+    /// Its standard output.
+    pub stdout: String,
+    /// Its standard error.
+    pub stderr: String,
+}
+
+impl XlRun {
+    /// Asserts it exited 0; returns it.
+    pub fn ok(self) -> XlRun {
+        assert_eq!(self.status, 0, "xl failed: {self:?}");
+        self
+    }
+
+    /// Asserts it failed (exit status 1) saying `msg` on stderr.
+    pub fn fails_with(self, msg: &str) -> XlRun {
+        assert_eq!(self.status, 1, "expected xl to fail with {msg:?}: {self:?}");
+        assert!(self.stderr.contains(msg), "expected {msg:?} on stderr: {self:?}");
+        self
+    }
+}
+
+/// Our hypervisor and dom0 running in QEMU with COM2 on a socket, for
+/// driving dom0 with the host `xl` ([`XlHost::xl`]). QEMU is killed
+/// when it is dropped.
+pub struct XlHost {
+    /// The QEMU run (its serial console: the hypervisor's and dom0's).
+    pub qemu: Running,
+    /// The socket of COM2.
+    pub socket: PathBuf,
+}
+
+impl XlHost {
+    /// Boots the boot archive (dom0 runs its shell and xl server) and
+    /// waits until dom0 serves xl.
+    pub fn boot() -> XlHost {
+        XlHost::boot_with(Qemu::hypervisor(artifact("boot.cpio")))
+    }
+
+    /// As [`XlHost::boot`] with a QEMU set up by the caller.
+    pub fn boot_with(q: Qemu) -> XlHost {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let socket = std::env::temp_dir().join(format!("qemu-tests-xl-{}-{n}.sock", std::process::id()));
+        let mut q = q.with_xl_socket(&socket);
+        q.timeout = Duration::from_secs(600);
+        let mut qemu = q.spawn();
+        qemu.wait_for("xl server on COM2", Duration::from_secs(60));
+        XlHost { qemu, socket }
+    }
+
+    /// Runs the host `xl` with `args` (stdin empty).
+    pub fn xl(&self, args: &[&str]) -> XlRun {
+        self.xl_in(args, b"", None)
+    }
+
+    /// Runs the host `xl` with `args`, `input` on its stdin, in directory
+    /// `dir` (the current one if `None`); kills it after 60 s.
+    pub fn xl_in(&self, args: &[&str], input: &[u8], dir: Option<&Path>) -> XlRun {
+        let mut cmd = Command::new(xl_binary());
+        cmd.arg("--socket").arg(&self.socket).arg("--timeout").arg("30").args(args);
+        if let Some(d) = dir {
+            cmd.current_dir(d);
+        }
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("cannot start the host xl");
+        if let Some(mut i) = child.stdin.take() {
+            let _ = i.write_all(input);
+        }
+        let collect = |r: Option<Box<dyn Read + Send>>| {
+            std::thread::spawn(move || {
+                let mut s = Vec::new();
+                if let Some(mut r) = r {
+                    let _ = r.read_to_end(&mut s);
+                }
+                String::from_utf8_lossy(&s).into_owned()
+            })
+        };
+        let out = collect(child.stdout.take().map(|o| Box::new(o) as Box<dyn Read + Send>));
+        let err = collect(child.stderr.take().map(|e| Box::new(e) as Box<dyn Read + Send>));
+        let t0 = Instant::now();
+        let status = loop {
+            if let Some(st) = child.try_wait().expect("wait for xl") {
+                break st.code().unwrap_or(-1);
+            }
+            if t0.elapsed() > Duration::from_secs(60) {
+                let _ = child.kill();
+                let _ = child.wait();
+                break -1;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        XlRun { status, stdout: out.join().unwrap_or_default(), stderr: err.join().unwrap_or_default() }
+    }
+}
+
+impl Drop for XlHost {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.socket);
     }
 }

@@ -2,17 +2,29 @@
 //! its hypercalls, and ends the machine with the right status.
 
 use qemu_tests::{artifact, qemu_exit, Outcome, Qemu};
+use std::time::Duration;
+
+/// Boots `q`, waits for dom0's shell, types `poweroff` at it (console
+/// input: `CONSOLEIO_read` + `VIRQ_CONSOLE`) and returns the run.
+fn poweroff_at_the_shell(q: Qemu) -> qemu_tests::Run {
+    let mut r = q.spawn();
+    r.wait_for("dom0: type `help` for the commands", Duration::from_secs(30));
+    r.type_bytes(b"poweroff\r");
+    r.finish()
+}
 
 #[test]
-fn dom0_banner_and_clean_poweroff_from_the_archive() {
-    let run = Qemu::hypervisor(artifact("boot.cpio")).run();
+fn dom0_banner_shell_and_clean_poweroff_from_the_archive() {
+    let run = poweroff_at_the_shell(Qemu::hypervisor(artifact("boot.cpio")));
     run.expect(
         Outcome::Code(qemu_exit::SUCCESS),
         &[
             "(XEN) Xen-compatible PV hypervisor",
             "(d0) dom0: running on Xen 4.17-rust (xen-3.0-x86_64)",
             "privileged=true",
-            "(d0) dom0: powering off",
+            "xenstored up",
+            "dom0# poweroff",
+            "dom0: powering off",
             "(XEN) machine exit: Poweroff",
         ],
     );
@@ -21,7 +33,7 @@ fn dom0_banner_and_clean_poweroff_from_the_archive() {
 
 #[test]
 fn bare_elf_module_boots_as_dom0() {
-    let run = Qemu::hypervisor(artifact("dom0")).append("dom0_args=hello+world").run();
+    let run = poweroff_at_the_shell(Qemu::hypervisor(artifact("dom0")).append("dom0_args=hello+world"));
     run.expect(Outcome::Code(qemu_exit::SUCCESS), &["boot archive 0 KiB, cmdline 'hello world'", "powering off"]);
 }
 

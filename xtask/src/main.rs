@@ -5,7 +5,10 @@
 //!   hand a kernel dependency `std`), with kernel-only codegen flags, into
 //!   `target/kernel/release`, plus the boot archive `boot.cpio`.
 //! - `run`: build, then boot the archive in QEMU with the serial console
-//!   on this terminal; exits 0 when dom0 powers off.
+//!   on this terminal (dom0's shell; piped stdin is typed line by line);
+//!   exits 0 when dom0 powers off. COM2 is on the unix socket
+//!   `target/xl.sock`, where dom0 serves the host's `xl`.
+//! - `xl <args>`: the host `xl` against the socket of a running `run`.
 //! - `test`: host unit tests, then the QEMU integration tests.
 //!
 //! Missing system packages (`qemu-system-x86`, `libxen-dev`) are installed
@@ -45,8 +48,9 @@ fn main() -> ExitCode {
         Some("run") => run(&args[1..]),
         Some("test") => test(&args[1..]).map(|_| 0),
         Some("bench") => bench().map(|_| 0),
+        Some("xl") => xl(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <build|run|test> [args]\n\n  build   build the hypervisor, dom0, test guests and the boot archive\n  run     build and boot in QEMU (serial on this terminal); extra args go to the hypervisor command line\n  test    host unit tests, then QEMU integration tests (including real Xen 4.17)\n  bench   instruction counts on our hypervisor and on real Xen 4.17, side by side");
+            eprintln!("usage: cargo xtask <build|run|test|bench|xl> [args]\n\n  build   build the hypervisor, dom0, test guests and the boot archive\n  run     build and boot in QEMU (serial on this terminal); extra args go to the hypervisor command line\n  xl      run the host xl against a running `cargo xtask run` (e.g. cargo xtask xl list)\n  test    host unit tests, then QEMU integration tests (including real Xen 4.17)\n  bench   instruction counts on our hypervisor and on real Xen 4.17, side by side");
             Ok(2)
         }
     };
@@ -138,6 +142,7 @@ fn build() -> Result<PathBuf> {
     for g in GUESTS {
         w.file(&format!("boot/guests/{g}"), &std::fs::read(dir.join(g))?);
     }
+    pack_dom0_tree(&mut w)?;
     let archive = dir.join("boot.cpio");
     std::fs::write(&archive, w.finish())?;
     build_dom0_xen(&sh, &dir)?;
@@ -148,6 +153,26 @@ fn build() -> Result<PathBuf> {
         size(&archive) / 1024
     );
     Ok(archive)
+}
+
+/// dom0's own files (`dom0-tools/dom0/etc`: the example xl configs),
+/// packed under `etc/` so dom0 sees `/etc/xen/hello.cfg`.
+fn pack_dom0_tree(w: &mut ArchiveWriter) -> Result {
+    fn walk(w: &mut ArchiveWriter, dir: &Path, name: &str) -> Result {
+        w.dir(name);
+        let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<std::io::Result<_>>()?;
+        entries.sort_by_key(|e| e.file_name());
+        for e in entries {
+            let child = format!("{name}/{}", e.file_name().to_string_lossy());
+            if e.file_type()?.is_dir() {
+                walk(w, &e.path(), &child)?;
+            } else {
+                w.file(&child, &std::fs::read(e.path())?);
+            }
+        }
+        Ok(())
+    }
+    walk(w, &root().join("dom0-tools/dom0/etc"), "etc")
 }
 
 /// Guest kernels compiled into `dom0-xen` (real Xen hands dom0 only its
@@ -180,14 +205,27 @@ fn build_dom0_xen(sh: &Shell, dir: &Path) -> Result {
     Ok(())
 }
 
+/// Where `cargo xtask run` puts COM2 (dom0's xl server) on the host.
+fn xl_socket() -> PathBuf {
+    root().join("target/xl.sock")
+}
+
 fn run(extra: &[String]) -> Result<i32> {
+    use std::io::IsTerminal;
     let sh = Shell::new()?;
     ensure_tool(&sh, "qemu-system-x86_64", "qemu-system-x86")?;
     let archive = build()?;
-    let mut q = qemu_tests::Qemu::hypervisor(archive);
+    let socket = xl_socket();
+    let mut q = qemu_tests::Qemu::hypervisor(archive).with_xl_socket(&socket);
     q.append = extra.join(" ");
-    step("booting in QEMU (serial console below)");
-    let status = std::process::Command::new("qemu-system-x86_64").args(q.args()).args(["-serial", "stdio"]).status()?;
+    step(&format!(
+        "booting in QEMU (serial console below); the host's xl: `cargo xtask xl <args>` (socket {})",
+        socket.display()
+    ));
+    let mut cmd = std::process::Command::new("qemu-system-x86_64");
+    cmd.args(q.args()).args(["-serial", "stdio"]);
+    let status = if std::io::stdin().is_terminal() { cmd.status()? } else { type_script(cmd)? };
+    let _ = std::fs::remove_file(&socket);
     let outcome = match status.code() {
         Some(s) if s & 1 == 1 && s > 1 => qemu_tests::Outcome::Code((s >> 1) as u8),
         Some(s) => qemu_tests::Outcome::Status(s),
@@ -201,6 +239,85 @@ fn run(extra: &[String]) -> Result<i32> {
     };
     eprintln!("xtask: machine stopped: {why} (exit status {code})");
     Ok(code)
+}
+
+/// `cargo xtask run` with stdin not a terminal: types stdin into dom0's
+/// shell a line at a time, each once the previous command is done (the
+/// next `dom0# ` prompt appeared, or the console has been quiet for a
+/// second: the prompt may stay in the hypervisor's line buffer), then
+/// Ctrl-D (end of input: dom0 powers off).
+fn type_script(mut cmd: std::process::Command) -> Result<std::process::ExitStatus> {
+    use std::io::{BufRead, Read, Write};
+    use std::sync::{Arc, Condvar, Mutex};
+    use std::time::{Duration, Instant};
+    const PROMPT: &[u8] = b"dom0# ";
+    let mut child = cmd.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).spawn()?;
+    let mut qin = child.stdin.take().ok_or("no stdin pipe")?;
+    let mut qout = child.stdout.take().ok_or("no stdout pipe")?;
+    // (prompts seen, time of the last output)
+    let state = Arc::new((Mutex::new((0u64, Instant::now())), Condvar::new()));
+    let seen = state.clone();
+    let echo = std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        let mut tail: Vec<u8> = Vec::new();
+        let mut out = std::io::stdout();
+        while let Ok(n) = qout.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            let _ = out.write_all(&buf[..n]).and_then(|()| out.flush());
+            tail.extend_from_slice(&buf[..n]);
+            let found = tail.windows(PROMPT.len()).filter(|w| *w == PROMPT).count() as u64;
+            let keep = tail.len().min(PROMPT.len() - 1);
+            tail.drain(..tail.len() - keep);
+            let (m, cv) = &*seen;
+            let mut g = m.lock().unwrap_or_else(|p| p.into_inner());
+            g.0 += found;
+            g.1 = Instant::now();
+            cv.notify_all();
+        }
+    });
+    let wait_turn = |sent: u64| {
+        let (m, cv) = &*state;
+        let since = Instant::now();
+        let mut g = m.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            let quiet = g.1.elapsed() > Duration::from_secs(1) && since.elapsed() > Duration::from_secs(1);
+            if g.0 > sent || quiet || since.elapsed() > Duration::from_secs(60) {
+                return;
+            }
+            g = cv.wait_timeout(g, Duration::from_millis(100)).map(|r| r.0).unwrap_or_else(|p| p.into_inner().0);
+        }
+    };
+    let mut sent = 0;
+    for line in std::io::stdin().lock().lines() {
+        let line = line?;
+        wait_turn(sent);
+        if qin.write_all(format!("{line}\r").as_bytes()).and_then(|()| qin.flush()).is_err() {
+            break;
+        }
+        sent += 1;
+    }
+    wait_turn(sent);
+    let _ = qin.write_all(b"\x04").and_then(|()| qin.flush());
+    let status = child.wait()?;
+    let _ = echo.join();
+    Ok(status)
+}
+
+/// `cargo xtask xl <args>`: builds the host `xl` and runs it against the
+/// socket of a running `cargo xtask run` (unless `XL_SOCKET` names
+/// another), in the current directory (config paths are relative to it).
+fn xl(args: &[String]) -> Result<i32> {
+    let sh = Shell::new()?;
+    sh.change_dir(root());
+    cmd!(sh, "cargo build --quiet -p xl").quiet().run()?;
+    let mut cmd = std::process::Command::new(root().join("target/debug/xl"));
+    if std::env::var_os("XL_SOCKET").is_none() {
+        cmd.arg("--socket").arg(xl_socket());
+    }
+    let status = cmd.args(args).status()?;
+    Ok(status.code().unwrap_or(1))
 }
 
 fn test(args: &[String]) -> Result {
@@ -234,6 +351,43 @@ fn bench_figures(serial: &str) -> Vec<(String, f64)> {
         .collect()
 }
 
+/// dom0's `test=bench` scenario (see `docs/benchmarks.md`): 2000
+/// event-channel round trips, 1000 grant map+unmap rounds and 1000 4 KiB
+/// grant copies, 50 (+1 untimed) domain lifecycles of each kind.
+const BENCH_SCENARIO: &str = "test=bench+events=2000+grants=1000+count=50";
+
+/// One `bench: <name> <n>` figure per line of dom0's `test=bench` output.
+fn scenario_figures(serial: &str) -> Vec<(String, f64)> {
+    serial
+        .lines()
+        .filter_map(|l| l.split("bench: ").nth(1))
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            let (name, per) = (w.next()?.to_string(), w.next()?.parse().ok()?);
+            w.next().is_none().then_some((name, per))
+        })
+        .collect()
+}
+
+/// Runs dom0's bench scenario; a failed run is reported with the end of
+/// its console (its figures, if any, still count). Returns the figures
+/// and whether the run passed.
+fn bench_scenario(q: qemu_tests::Qemu, on: &str) -> (Vec<(String, f64)>, bool) {
+    let mut q = q.icount();
+    q.timeout = std::time::Duration::from_secs(300);
+    let run = q.run();
+    let ok = run.outcome == qemu_tests::Outcome::Code(qemu_tests::qemu_exit::TEST_PASS);
+    eprintln!("    {on}: {:?} after {:.1} s", run.outcome, run.elapsed.as_secs_f64());
+    if !ok {
+        let lines: Vec<&str> = run.serial.lines().collect();
+        eprintln!("    {on}: the bench scenario failed; end of its console:");
+        for l in &lines[lines.len().saturating_sub(30)..] {
+            eprintln!("      {l}");
+        }
+    }
+    (scenario_figures(&run.serial), ok)
+}
+
 fn bench() -> Result {
     let sh = Shell::new()?;
     ensure_tool(&sh, "qemu-system-x86_64", "qemu-system-x86")?;
@@ -246,10 +400,20 @@ fn bench() -> Result {
     let ours = qemu_tests::Qemu::hypervisor(&guest).icount().run();
     step("bench on real Xen 4.17 (same guest binary, same QEMU settings)");
     let theirs = qemu_tests::Qemu::real_xen(&guest).icount().run();
-    let (a, b) = (bench_figures(&ours.serial), bench_figures(&theirs.serial));
+    let (mut a, mut b) = (bench_figures(&ours.serial), bench_figures(&theirs.serial));
     if a.is_empty() {
         return Err(format!("no figures from our hypervisor:\n{}", ours.serial).into());
     }
+    let args = format!("dom0_args={BENCH_SCENARIO}");
+    step(&format!("dom0 {args} on our hypervisor (domUs built by dom0's toolstack)"));
+    let q = qemu_tests::Qemu::hypervisor(kernel_dir().join("boot.cpio")).append(&args);
+    let (sa, ours_ok) = bench_scenario(q, "ours");
+    step(&format!("dom0 {args} on real Xen 4.17 (dom0-xen: the same dom0 and domU kernels)"));
+    let q = qemu_tests::Qemu::real_xen(kernel_dir().join("dom0-xen"));
+    let append = format!("{} {args}", q.append);
+    let (sb, _) = bench_scenario(q.append(&append), "Xen 4.17");
+    a.extend(sa);
+    b.extend(sb);
     println!("\n| instructions per operation | ours | Xen 4.17 | ours / Xen |");
     println!("|---|---:|---:|---:|");
     for (name, v) in &a {
@@ -259,8 +423,13 @@ fn bench() -> Result {
         }
     }
     println!(
-        "\n(guest-measured rdtsc deltas under `-icount shift=0,sleep=off -rtc clock=vm`, minus loop overhead; the"
+        "\n(guest-measured rdtsc deltas under `-icount shift=0,sleep=off -rtc clock=vm`; the first rows minus loop"
     );
-    println!("figures include the guest's own instructions for the call, identical on both hypervisors)");
+    println!("overhead and including the guest's own instructions for the call, identical on both hypervisors; the");
+    println!("rows from evtchn_round_trip on count every instruction the machine ran meanwhile: hypervisor, both");
+    println!("domUs, dom0's toolstack. What each includes: docs/benchmarks.md)");
+    if !ours_ok {
+        return Err("dom0's bench scenario failed on our hypervisor".into());
+    }
     Ok(())
 }

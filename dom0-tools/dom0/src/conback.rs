@@ -7,11 +7,20 @@
 //! The domU is not trusted: indices claiming more than a ring of data are
 //! an error (nothing is copied), and what it prints is cleaned before it
 //! reaches dom0's console ([`LineAssembler`]).
+//!
+//! Input goes the other way through the 1024-byte `in` ring: dom0 writes
+//! bytes at `in_prod` while there is room before the domU's `in_cons`
+//! ([`fill_in`]). Every byte a domU ever printed also lands in its
+//! [`ConsoleLog`], a bounded history that `xl console` replays before it
+//! streams live output.
 
+use alloc::vec::Vec;
 use core::fmt;
 
 /// Size of the `out` ring (domU → back end).
 pub const OUT_SIZE: u32 = 2048;
+/// Size of the `in` ring (back end → domU).
+pub const IN_SIZE: u32 = 1024;
 /// Longest line printed in one piece; longer lines are split.
 pub const MAX_LINE: usize = 200;
 
@@ -57,6 +66,78 @@ pub fn drain(
         sink(read(cons.wrapping_add(i) & (OUT_SIZE - 1)));
     }
     Ok(cons.wrapping_add(n))
+}
+
+/// Room in the `in` ring, or the domU's impossible consumer index.
+pub fn in_space(cons: u32, prod: u32) -> Result<u32, RingOverrun> {
+    let used = prod.wrapping_sub(cons);
+    if used > IN_SIZE {
+        Err(RingOverrun { cons, prod })
+    } else {
+        Ok(IN_SIZE - used)
+    }
+}
+
+/// Writes as much of `data` as fits into the `in` ring through
+/// `write(slot, byte)` (slot < [`IN_SIZE`]); returns the bytes written and
+/// the new producer index to publish.
+pub fn fill_in(cons: u32, prod: u32, data: &[u8], mut write: impl FnMut(u32, u8)) -> Result<(usize, u32), RingOverrun> {
+    let n = (in_space(cons, prod)? as usize).min(data.len());
+    for (i, &b) in data[..n].iter().enumerate() {
+        write(prod.wrapping_add(i as u32) & (IN_SIZE - 1), b);
+    }
+    Ok((n, prod.wrapping_add(n as u32)))
+}
+
+/// A domain's console history: the last `cap` bytes it printed, addressed
+/// by absolute position (bytes ever printed before them), so a reader
+/// attached to the live stream knows exactly what it has not seen yet.
+#[derive(Clone, Debug)]
+pub struct ConsoleLog {
+    buf: Vec<u8>,
+    cap: usize,
+    total: u64,
+}
+
+impl ConsoleLog {
+    /// An empty log keeping at most `cap` bytes (at least 1). Memory is
+    /// taken as output arrives.
+    pub fn new(cap: usize) -> Self {
+        ConsoleLog { buf: Vec::new(), cap: cap.max(1), total: 0 }
+    }
+
+    /// Appends bytes, dropping the oldest beyond the capacity.
+    pub fn push(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            if self.buf.len() < self.cap {
+                self.buf.push(b);
+            } else {
+                self.buf[(self.total % self.cap as u64) as usize] = b;
+            }
+            self.total += 1;
+        }
+    }
+
+    /// Bytes ever pushed (the position after the newest byte).
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+
+    /// The position of the oldest byte still held.
+    pub fn oldest(&self) -> u64 {
+        self.total - self.buf.len() as u64
+    }
+
+    /// Appends to `out` what was printed from position `pos` on (from the
+    /// oldest byte held if `pos` is older); returns the position to read
+    /// from next time and how many bytes were lost before it.
+    pub fn read_from(&self, pos: u64, out: &mut Vec<u8>) -> (u64, u64) {
+        let start = pos.max(self.oldest()).min(self.total);
+        for p in start..self.total {
+            out.push(self.buf[(p % self.cap as u64) as usize]);
+        }
+        (self.total, start.saturating_sub(pos))
+    }
 }
 
 /// Assembles console bytes into lines: `\n` ends a line, `\r` is dropped,
@@ -128,6 +209,45 @@ mod tests {
         let mut none = 0;
         assert!(drain(0, 4096, |_| 0, |_| none += 1).is_err());
         assert_eq!(none, 0);
+    }
+
+    #[test]
+    fn input_ring_fills_to_the_consumer() {
+        let mut ring = vec![0u8; IN_SIZE as usize];
+        let (n, prod) = fill_in(u32::MAX - 1, u32::MAX - 1, b"abcd", |i, b| ring[i as usize] = b).unwrap();
+        assert_eq!((n, prod), (4, 2));
+        assert_eq!(&ring[IN_SIZE as usize - 2..], b"ab");
+        assert_eq!(&ring[..2], b"cd");
+        assert_eq!(in_space(0, IN_SIZE - 3), Ok(3));
+        let (n, prod) = fill_in(0, IN_SIZE - 3, b"xyzw", |_, _| {}).unwrap();
+        assert_eq!((n, prod), (3, IN_SIZE));
+        assert_eq!(fill_in(0, IN_SIZE, b"q", |_, _| panic!("ring is full")).unwrap(), (0, IN_SIZE));
+        assert!(fill_in(10, 5, b"q", |_, _| panic!("corrupt")).is_err());
+        assert!(in_space(0, IN_SIZE + 1).is_err());
+    }
+
+    #[test]
+    fn console_log_keeps_the_newest_bytes_by_position() {
+        let mut log = ConsoleLog::new(8);
+        log.push(b"hello");
+        let mut out = Vec::new();
+        assert_eq!(log.read_from(0, &mut out), (5, 0));
+        assert_eq!(out, b"hello");
+        out.clear();
+        log.push(b" world");
+        assert_eq!((log.oldest(), log.total()), (3, 11));
+        // A reader at position 5 gets exactly what followed.
+        assert_eq!(log.read_from(5, &mut out), (11, 0));
+        assert_eq!(out, b" world");
+        out.clear();
+        // History from the start: the last 8 bytes, 3 lost.
+        assert_eq!(log.read_from(0, &mut out), (11, 3));
+        assert_eq!(out, b"lo world");
+        out.clear();
+        assert_eq!(log.read_from(11, &mut out), (11, 0));
+        assert!(out.is_empty());
+        assert_eq!(log.read_from(99, &mut out), (11, 0));
+        assert!(out.is_empty());
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! dom0: the privileged PV kernel. It asks the hypervisor who it is and
-//! prints a banner. Without `test=` on its command line it then powers
-//! off; with `test=<scenario>` it runs that toolstack scenario (build,
-//! run and destroy domUs through Xen's public hypercalls, serving their
-//! consoles), prints `dom0: <scenario>: PASS` or `FAIL: <reason>` and ends
-//! the QEMU run with the matching status.
+//! prints a banner. Without `test=` on its command line it becomes the
+//! control domain ([`shell`]): xenstored, the console back-end, the `xl`
+//! toolstack, a `dom0#` shell on the serial console and the host's `xl`
+//! on COM2, until `poweroff`. With `test=<scenario>` it runs that
+//! toolstack scenario (build, run and destroy domUs through Xen's public
+//! hypercalls, serving their consoles), prints `dom0: <scenario>: PASS`
+//! or `FAIL: <reason>` and ends the QEMU run with the matching status.
 //!
 //! The variant built with an embedded guest archive (`dom0-xen`, see
 //! `build.rs`) runs the same scenarios on real Xen, which can hand dom0
@@ -19,8 +21,12 @@ mod events;
 mod heap;
 mod mm;
 mod scenarios;
+mod shell;
+mod store;
 mod toolstack;
+mod uart;
 mod xc;
+mod xl;
 
 use dom0::{cmdline, conback};
 use domain_builder::archive;
@@ -55,10 +61,7 @@ fn main(si: &'static StartInfo) -> ! {
         cmdline
     );
     let args = cmdline::Args::new(cmdline);
-    let Some(test) = args.get("test") else {
-        kprintln!("dom0: powering off");
-        hypercall::poweroff()
-    };
+    let Some(test) = args.get("test") else { shell::run(si, boot_archive(si)) };
     match scenarios::run(si, test, &args, boot_archive(si)) {
         Ok(()) => {
             kprintln!("dom0: {test}: PASS");

@@ -7,8 +7,14 @@
 //!
 //! Options (dom0 command line): `kernel=<name>` (guest kernel in
 //! `boot/guests/`, default `domu`), `mem=<KiB>` per domU (default 8192),
-//! `count=<n>` (cycles of `test=cycles`, default 1000), `events=<n>`
-//! (ping-pong events, default 10000).
+//! `count=<n>` (cycles of `test=cycles` and `test=bench`, default 1000),
+//! `events=<n>` (ping-pong events, default 10000), `grants=<n>` (timed
+//! grant map+unmap rounds and copies of `test=bench`, default 1000).
+//!
+//! `test=bench` prints the figures `cargo xtask bench` tabulates, one
+//! `bench: <name> <n>` line each, `<n>` in TSC cycles per operation, which
+//! under QEMU `-icount shift=0` are instructions executed by the machine
+//! (hypervisor and every domain); see `docs/benchmarks.md`.
 
 use crate::error::{Context, Error, Result};
 use crate::events::Events;
@@ -41,6 +47,7 @@ struct Opts<'a> {
     mem_kib: u64,
     count: u64,
     events: u64,
+    grants: u64,
 }
 
 /// Sets up dom0's memory and event channels, then runs scenario `test`.
@@ -55,6 +62,7 @@ pub fn run(si: &'static pv_abi::abi::xen::StartInfo, test: &str, args: &Args<'_>
         mem_kib: num("mem", 8192)?,
         count: num("count", 1000)?,
         events: num("events", 10_000)?,
+        grants: num("grants", 1000)?,
     };
     if opts.mem_kib < 4096 || !opts.mem_kib.is_multiple_of(4) {
         return Err(Error::Bad("mem= must be a multiple of 4 KiB, at least 4096", opts.mem_kib));
@@ -77,7 +85,8 @@ pub fn run(si: &'static pv_abi::abi::xen::StartInfo, test: &str, args: &Args<'_>
         "spin" => spin,
         "destroy-live" => destroy_live,
         "cycles" => cycles,
-        _ => bail!("unknown scenario '{test}' (build pingpong grant hostile spin destroy-live cycles)"),
+        "bench" => bench,
+        _ => bail!("unknown scenario '{test}' (build pingpong grant hostile spin destroy-live cycles bench)"),
     };
     let mut win = mm.new_window()?;
     let ev = Events::new(si, &mut win)?;
@@ -188,13 +197,14 @@ fn pingpong(ts: &mut Toolstack, o: &Opts<'_>) -> Result {
     Ok(())
 }
 
-/// Granter and mapper: dom0 allocates the granter's port for the mapper.
-fn start_grant(ts: &mut Toolstack, o: &Opts<'_>, hold: bool) -> Result<(DomId, DomId, Port)> {
+/// Granter and mapper (`mapper`: the mapping side's role and options):
+/// dom0 allocates the granter's port for the mapper.
+fn start_grant(ts: &mut Toolstack, o: &Opts<'_>, mapper: &str) -> Result<(DomId, DomId, Port)> {
     let g = ts.create(o.kernel, o.mem_kib)?;
     let m = ts.create(o.kernel, o.mem_kib)?;
     let p = hypercall::evtchn_alloc_unbound_in(g, m).ctx("EVTCHNOP_alloc_unbound (grant port)")?;
     ts.build(g, &format!("role=granter peer={} port={} gref={GREF}", m.0, p.0))?;
-    ts.build(m, &format!("role=mapper peer={} port={} gref={GREF} hold={}", g.0, p.0, hold as u8))?;
+    ts.build(m, &format!("{mapper} peer={} port={} gref={GREF}", g.0, p.0))?;
     Ok((g, m, p))
 }
 
@@ -204,7 +214,7 @@ const GREF: u32 = 8;
 
 fn grant(ts: &mut Toolstack, o: &Opts<'_>) -> Result {
     let free0 = xc::free_pages()?;
-    let (g, m, _) = start_grant(ts, o, false)?;
+    let (g, m, _) = start_grant(ts, o, "role=mapper hold=0")?;
     ts.run_to_shutdown(&[g, m], 60 * SECOND)?;
     expect_poweroff(ts, g, "granter")?;
     expect_poweroff(ts, m, "mapper")?;
@@ -320,7 +330,7 @@ fn spin(ts: &mut Toolstack, o: &Opts<'_>) -> Result {
 
 fn destroy_live(ts: &mut Toolstack, o: &Opts<'_>) -> Result {
     let free0 = xc::free_pages()?;
-    let (g, m, p) = start_grant(ts, o, true)?;
+    let (g, m, p) = start_grant(ts, o, "role=mapper hold=1")?;
     ts.run_until(30 * SECOND, "the mapper to hold the mapping", |t| t.domain(m).is_ok_and(|d| d.said(HOLDING)))?;
     if let Some(c) = ts.shutdown_code(g)? {
         bail!("the granter d{} shut down (reason {c}) before the mapper was destroyed", g.0);
@@ -358,5 +368,109 @@ fn cycles(ts: &mut Toolstack, o: &Opts<'_>) -> Result {
     }
     let ms = (ts.ev.now() - t0) / 1_000_000;
     kprintln!("dom0: cycles: {} create/run/destroy cycles in {ms} ms, free pages {free0} -> {free}", o.count);
+    Ok(())
+}
+
+/// The time-stamp counter: under QEMU `-icount shift=0` the instructions
+/// the machine has executed.
+fn rdtsc() -> u64 {
+    let (lo, hi): (u32, u32);
+    // SAFETY: rdtsc only reads the time-stamp counter (PV guests may).
+    unsafe { core::arch::asm!("lfence", "rdtsc", out("eax") lo, out("edx") hi, options(nomem, nostack)) };
+    ((hi as u64) << 32) | lo as u64
+}
+
+/// The number before `unit` in the last kept console line of `id` that
+/// has one (`"... 12345 tsc/round trip"`).
+fn figure(ts: &Toolstack, id: DomId, unit: &str) -> Result<u64> {
+    let d = ts.domain(id)?;
+    d.lines
+        .iter()
+        .rev()
+        .find_map(|l| l.split_once(unit)?.0.split_whitespace().last()?.parse().ok())
+        .ok_or_else(|| Error::Msg(format!("d{} printed no '<n> {unit}' line", id.0)))
+}
+
+/// One figure for `cargo xtask bench`.
+fn report(name: &str, per_op: u64) {
+    kprintln!("bench: {name} {per_op}");
+}
+
+/// The figures of `cargo xtask bench` (see `docs/benchmarks.md`):
+/// event-channel round trips timed by ping (`events=` of them), grant
+/// map+unmap and 4 KiB grant copies timed by `gntbench` (`grants=` of
+/// each), and domain lifecycles timed here (`count=` of each, after one
+/// untimed): create + build + run to shutdown + destroy of a `tiny`
+/// domU, phase by phase; create + build + destroy of one never unpaused;
+/// create + destroy of one never built.
+fn bench(ts: &mut Toolstack, o: &Opts<'_>) -> Result {
+    let free0 = xc::free_pages()?;
+    let (a, b) = start_pingpong(ts, o)?;
+    ts.run_to_shutdown(&[a, b], 300 * SECOND)?;
+    expect_poweroff(ts, a, "ping")?;
+    expect_poweroff(ts, b, "pong")?;
+    let round_trip = figure(ts, a, "tsc/round trip")?;
+    destroy_and_check(ts, &[a, b], free0)?;
+    report("evtchn_round_trip", round_trip);
+
+    let (g, m, _) = start_grant(ts, o, &format!("role=gntbench count={}", o.grants))?;
+    ts.run_to_shutdown(&[g, m], 300 * SECOND)?;
+    expect_poweroff(ts, g, "granter")?;
+    expect_poweroff(ts, m, "gntbench")?;
+    let (map, copy) = (figure(ts, m, "tsc/map+unmap")?, figure(ts, m, "tsc/copy")?);
+    destroy_and_check(ts, &[g, m], free0)?;
+    report("grant_map_unmap", map);
+    report("grant_copy_4k", copy);
+
+    // Nothing printed by dom0 itself inside the timed cycles.
+    ts.verbose = false;
+    let n = o.count.max(1);
+    // create, build (ends with the unpause), run to shutdown, destroy.
+    let mut phases = [0u64; 4];
+    for i in 0..=n {
+        let t0 = rdtsc();
+        let id = ts.create(o.kernel, o.mem_kib)?;
+        let t1 = rdtsc();
+        ts.build(id, "role=tiny")?;
+        let t2 = rdtsc();
+        ts.run_to_shutdown(&[id], 20 * SECOND)?;
+        expect_poweroff(ts, id, "tiny")?;
+        let t3 = rdtsc();
+        ts.destroy(id)?;
+        let t4 = rdtsc();
+        if i > 0 {
+            for (p, d) in phases.iter_mut().zip([t1 - t0, t2 - t1, t3 - t2, t4 - t3]) {
+                *p += d;
+            }
+        }
+    }
+    // Built but never unpaused; never built.
+    let path = format!("boot/guests/{}", o.kernel);
+    let image = ts.archive.file(&path).ok_or_else(|| Error::Msg(format!("{path}: not in the boot archive")))?;
+    let (mut paused, mut bare) = (0, 0);
+    for i in 0..=n {
+        let t0 = rdtsc();
+        let id = ts.create(o.kernel, o.mem_kib)?;
+        ts.build_image(id, &path, image, &[], "role=tiny")?;
+        ts.destroy(id)?;
+        let t1 = rdtsc();
+        let id = ts.create(o.kernel, o.mem_kib)?;
+        ts.destroy(id)?;
+        if i > 0 {
+            paused += t1 - t0;
+            bare += rdtsc() - t1;
+        }
+    }
+    let free = ts.settle_free_pages(free0)?;
+    if free != free0 {
+        bail!("free pages {free} after the cycles, {free0} before ({} pages lost)", free0 as i64 - free as i64);
+    }
+    report("domain_create_run_destroy", phases.iter().sum::<u64>() / n);
+    for (name, p) in ["create", "build", "run", "destroy"].iter().zip(phases) {
+        report(&format!("domain_cycle_{name}"), p / n);
+    }
+    report("domain_create_build_destroy", paused / n);
+    report("domain_create_destroy", bare / n);
+    kprintln!("dom0: bench: {n} + 1 cycles of each kind, free pages {free0} -> {free}");
     Ok(())
 }

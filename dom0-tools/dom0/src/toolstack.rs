@@ -7,9 +7,15 @@
 //! its console and xenstore event channels; [`Toolstack::build`] loads the
 //! kernel and starts it. Between the two a scenario can allocate event
 //! channels between domains and put the port numbers on the command
-//! lines.
+//! lines. The `xl` executor uses [`Toolstack::create_with`] and
+//! [`Toolstack::build_image`] (any image, left paused so xenstore can be
+//! set up first).
+//!
+//! Every byte a domU prints lands in its [`ConsoleLog`] (for `xl
+//! console`); with [`Domain::echo`] (the scenarios) complete lines are
+//! also printed on dom0's console as `[dN] <line>`.
 
-use crate::conback::{self, LineAssembler};
+use crate::conback::{self, ConsoleLog, LineAssembler};
 use crate::error::{Context, Error, Result};
 use crate::events::Events;
 use crate::mm::{Slot, Window, PAGE};
@@ -30,6 +36,8 @@ use pv_abi::{hypercall, kprintln, DomId, Mfn, Port};
 
 /// Console lines kept per domain for the scenarios to look at.
 const KEEP_LINES: usize = 64;
+/// Console history kept per domain (`xl console` replays it).
+pub const CONSOLE_LOG_BYTES: usize = 16 * 1024;
 /// Ports a domU gets (`max_evtchn_port`, libxl's default `event_channels`).
 const MAX_EVTCHN_PORT: u32 = 1023;
 /// One second of Xen system time.
@@ -66,9 +74,29 @@ pub struct Domain {
     pub shutdown: Option<u32>,
     /// MFN of its (pinned) L4, once built.
     pub l4_mfn: u64,
+    /// Its console output, bounded.
+    pub log: ConsoleLog,
+    /// Print its console lines on dom0's console (`[dN] <line>`).
+    pub echo: bool,
+    /// Its xenstore ring frame (MFN), once built.
+    pub store_mfn: Option<u64>,
+    /// Its console ring frame (MFN), once built.
+    pub console_mfn: Option<u64>,
+    /// The hypervisor no longer knows it (destroyed behind our back).
+    pub gone: bool,
 }
 
 impl Domain {
+    /// Its xenstore event channel (its own port; remote end dom0).
+    pub fn store_port(&self) -> Port {
+        self.store_port
+    }
+
+    /// Its console event channel (its own port; remote end dom0).
+    pub fn console_port(&self) -> Port {
+        self.console_port
+    }
+
     /// Whether a console line contains `s`.
     pub fn said(&self, s: &str) -> bool {
         self.lines.iter().any(|l| l.contains(s))
@@ -151,7 +179,8 @@ impl Toolstack {
         self.domains.iter().find(|d| d.id == id).ok_or(Error::Bad("no such domU", id.0 as u64))
     }
 
-    fn domain_mut(&mut self, id: DomId) -> Result<&mut Domain> {
+    /// The domain with id `id`, mutably.
+    pub fn domain_mut(&mut self, id: DomId) -> Result<&mut Domain> {
         self.domains.iter_mut().find(|d| d.id == id).ok_or(Error::Bad("no such domU", id.0 as u64))
     }
 
@@ -159,7 +188,14 @@ impl Toolstack {
     /// its console and xenstore event channels (`libxl__domain_make`,
     /// `libxl__build_pre`, `xc_dom_boot_mem_init`).
     pub fn create(&mut self, kernel: &str, mem_kib: u64) -> Result<DomId> {
-        let id = xc::createdomain(1, MAX_EVTCHN_PORT)?;
+        self.create_with(kernel, mem_kib, mem_kib, 1)
+    }
+
+    /// [`Self::create`] with `mem_kib` populated, a `max_kib` limit (the
+    /// domain may balloon up to it) and `vcpus` vCPUs (vCPU 0 is started
+    /// by the build; a guest brings up the others itself, as with libxl).
+    pub fn create_with(&mut self, kernel: &str, mem_kib: u64, max_kib: u64, vcpus: u32) -> Result<DomId> {
+        let id = xc::createdomain(vcpus, MAX_EVTCHN_PORT)?;
         let mut d = Domain {
             id,
             kernel: kernel.to_string(),
@@ -171,8 +207,13 @@ impl Toolstack {
             nr_lines: 0,
             shutdown: None,
             l4_mfn: 0,
+            log: ConsoleLog::new(CONSOLE_LOG_BYTES),
+            echo: true,
+            store_mfn: None,
+            console_mfn: None,
+            gone: false,
         };
-        match Self::prepare(&mut d, mem_kib) {
+        match Self::prepare(&mut d, mem_kib, max_kib.max(mem_kib), vcpus) {
             Ok(()) => {
                 self.domains.push(d);
                 Ok(id)
@@ -184,10 +225,10 @@ impl Toolstack {
         }
     }
 
-    fn prepare(d: &mut Domain, mem_kib: u64) -> Result {
-        xc::max_vcpus(d.id, 1)?;
+    fn prepare(d: &mut Domain, mem_kib: u64, max_kib: u64, vcpus: u32) -> Result {
+        xc::max_vcpus(d.id, vcpus)?;
         // libxl adds LIBXL_MAXMEM_CONSTANT (1 MiB) of slack.
-        xc::max_mem(d.id, mem_kib + 1024)?;
+        xc::max_mem(d.id, max_kib + 1024)?;
         xc::set_address_size(d.id, 64)?;
         d.store_port =
             hypercall::evtchn_alloc_unbound_in(d.id, DomId::DOM0).ctx("EVTCHNOP_alloc_unbound (xenstore)")?;
@@ -208,6 +249,15 @@ impl Toolstack {
         };
         let image =
             self.archive.file(&path).ok_or_else(|| Error::Msg(alloc::format!("{path}: not in the boot archive")))?;
+        self.build_image(id, &path, image, &[], cmdline)?;
+        xc::unpause(id)
+    }
+
+    /// Phase 2 for any kernel `image` (named `path` in errors) and
+    /// `ramdisk` (may be empty): loads them and sets up the console
+    /// back-end, leaving the domain paused (unpause it with
+    /// [`xc::unpause`]). On failure the caller destroys the domain.
+    pub fn build_image(&mut self, id: DomId, path: &str, image: &[u8], ramdisk: &[u8], cmdline: &str) -> Result {
         let kernel = domain_builder::elf::parse(image).map_err(|e| Error::Msg(alloc::format!("{path}: {e}")))?;
         let info = hypercall::getdomaininfo(id).ctx("XEN_DOMCTL_getdomaininfo")?;
         let features = self.features;
@@ -216,7 +266,7 @@ impl Toolstack {
         let cfg = BuildConfig {
             kernel: &kernel,
             image,
-            ramdisk: &[],
+            ramdisk,
             nr_pages,
             is_dom0: false,
             cmdline,
@@ -244,6 +294,7 @@ impl Toolstack {
         if let Some(pfn) = built.hypercall_page_pfn {
             xc::hypercall_init(id, mfn(Some(pfn), "hypercall page")?)?;
         }
+        d.store_mfn = built.store_pfn.and_then(|p| d.p2m.get(p as usize).copied());
         let l4 = mfn(Some(built.l4_pfn), "L4 frame")?;
         xc::pin_l4(id, l4)?;
         d.l4_mfn = l4;
@@ -253,6 +304,7 @@ impl Toolstack {
 
         // The console back-end: dom0's end of the channel and the ring.
         let console_mfn = mfn(built.console_pfn, "console page")?;
+        d.console_mfn = Some(console_mfn);
         let local =
             hypercall::evtchn_bind_interdomain(id, d.console_port).ctx("EVTCHNOP_bind_interdomain (console)")?;
         let win = &mut self.win;
@@ -289,22 +341,33 @@ impl Toolstack {
                 d.store_port.0
             );
         }
-        xc::unpause(id)
+        Ok(())
     }
 
     /// Drains every console ring and notes shutdowns. Returns whether any
     /// domain changed state or printed.
     pub fn service(&mut self) -> Result<bool> {
+        self.poll_domains(false)
+    }
+
+    /// As [`Self::service`], but a domain the hypervisor no longer knows
+    /// is marked [`Domain::gone`] instead of failing (the `xl` executor
+    /// cleans it up).
+    pub fn service_tolerant(&mut self) -> Result<bool> {
+        self.poll_domains(true)
+    }
+
+    fn poll_domains(&mut self, tolerate_gone: bool) -> Result<bool> {
         let mut progress = false;
         let dom_exc = self.ev.take(self.ev.dom_exc());
         for d in self.domains.iter_mut() {
             if let Some(c) = d.console.as_mut() {
                 self.ev.take(c.local);
-                if drain_console(d.id, c, &mut d.lines, &mut d.nr_lines)? {
+                if drain_console(d.id, c, d.echo, &mut d.log, &mut d.lines, &mut d.nr_lines)? {
                     progress = true;
                 }
             }
-            if d.shutdown.is_none() || dom_exc {
+            if !d.gone && (d.shutdown.is_none() || dom_exc) {
                 match hypercall::getdomaininfo(d.id) {
                     Ok(info) if info.flags & XEN_DOMINF_shutdown != 0 => {
                         if d.shutdown.is_none() {
@@ -313,11 +376,43 @@ impl Toolstack {
                         }
                     }
                     Ok(_) => {}
+                    Err(e) if tolerate_gone && e.0 == ESRCH => {
+                        d.gone = true;
+                        progress = true;
+                    }
                     Err(e) => return Err(Error::Hv("XEN_DOMCTL_getdomaininfo", e)),
                 }
             }
         }
         Ok(progress)
+    }
+
+    /// Writes console input for `id` into its console ring's `in` side
+    /// and notifies it; returns how many bytes fit (the rest is the
+    /// caller's to retry).
+    pub fn console_input(&mut self, id: DomId, data: &[u8]) -> Result<usize> {
+        let d = self.domain_mut(id)?;
+        let Some(c) = d.console.as_mut() else { return Err(Error::Bad("domain has no console ring", id.0 as u64)) };
+        let bad = |_| Error::Bad("console page layout", 0);
+        // Acquire = xenconsoled's barrier after reading in_cons.
+        let cons = c.page.atomic_u32(IN_CONS_OFF).map_err(bad)?.load(Ordering::Acquire);
+        let prod = c.page.atomic_u32(IN_PROD_OFF).map_err(bad)?.load(Ordering::Relaxed);
+        let page = &c.page;
+        let (n, new_prod) = conback::fill_in(cons, prod, data, |i, b| {
+            let _ = page.write::<u8>(IN_OFF + i as usize, b);
+        })
+        .map_err(|e| Error::Msg(alloc::format!("d{}: {e}", id.0)))?;
+        if n > 0 {
+            // Release: the bytes are visible before the new index.
+            c.page.atomic_u32(IN_PROD_OFF).map_err(bad)?.store(new_prod, Ordering::Release);
+            let _ = hypercall::evtchn_send(c.local);
+        }
+        Ok(n)
+    }
+
+    /// dom0's local ports bound to the domUs' consoles (to poll on).
+    pub fn console_ports(&self) -> impl Iterator<Item = Port> + '_ {
+        self.domains.iter().filter_map(|d| d.console.as_ref().map(|c| c.local))
     }
 
     /// Serves the domUs until `done` holds, blocking in `SCHEDOP_poll`
@@ -361,8 +456,8 @@ impl Toolstack {
         let d = self.domain_mut(id)?;
         // Print what is left on its console first.
         if let Some(c) = d.console.as_mut() {
-            let _ = drain_console(id, c, &mut d.lines, &mut d.nr_lines);
-            if c.lines.partial() > 0 {
+            let _ = drain_console(id, c, d.echo, &mut d.log, &mut d.lines, &mut d.nr_lines);
+            if c.lines.partial() > 0 && d.echo {
                 c.lines.flush(|l| kprintln!("[d{}] {}", id.0, l));
             }
         }
@@ -375,7 +470,11 @@ impl Toolstack {
             self.win.unmap(&[slot])?;
             hypercall::evtchn_close(local).ctx("EVTCHNOP_close (console)")?;
         }
-        xc::destroydomain(id)?;
+        match xc::destroydomain(id) {
+            // Already gone (destroyed by someone else): just forget it.
+            Err(Error::Hv(_, e)) if e.0 == ESRCH => {}
+            r => r?,
+        }
         self.domains.retain(|d| d.id != id);
         // The domain's memory is freed by the (restartable) destroy; the
         // domain structure goes after an RCU grace period, signalled with
@@ -437,13 +536,24 @@ fn init_shared_info(win: &mut Window, id: DomId, mfn: u64) -> Result {
     win.unmap(&[slot])
 }
 
+const IN_OFF: usize = offset_of!(XenconsInterface, in_);
+const IN_CONS_OFF: usize = offset_of!(XenconsInterface, in_cons);
+const IN_PROD_OFF: usize = offset_of!(XenconsInterface, in_prod);
 const OUT_OFF: usize = offset_of!(XenconsInterface, out);
 const OUT_CONS_OFF: usize = offset_of!(XenconsInterface, out_cons);
 const OUT_PROD_OFF: usize = offset_of!(XenconsInterface, out_prod);
 
-/// Copies what `id` wrote to its console ring into lines on dom0's
-/// console (`[dN] <line>`); notifies the domU when room was made.
-fn drain_console(id: DomId, c: &mut Console, keep: &mut VecDeque<String>, count: &mut u64) -> Result<bool> {
+/// Copies what `id` wrote to its console ring into its log and, with
+/// `echo`, as lines on dom0's console (`[dN] <line>`); notifies the domU
+/// when room was made.
+fn drain_console(
+    id: DomId,
+    c: &mut Console,
+    echo: bool,
+    log: &mut ConsoleLog,
+    keep: &mut VecDeque<String>,
+    count: &mut u64,
+) -> Result<bool> {
     let bad = |_| Error::Bad("console page layout", 0);
     // Acquire = xenconsoled's rmb() after reading out_prod.
     let prod = c.page.atomic_u32(OUT_PROD_OFF).map_err(bad)?.load(Ordering::Acquire);
@@ -457,8 +567,11 @@ fn drain_console(id: DomId, c: &mut Console, keep: &mut VecDeque<String>, count:
         prod,
         |i| page.read::<u8>(OUT_OFF + i as usize).unwrap_or(b'?'),
         |b| {
+            log.push(&[b]);
             lines.push(b, |l| {
-                kprintln!("[d{}] {}", id.0, l);
+                if echo {
+                    kprintln!("[d{}] {}", id.0, l);
+                }
                 *count += 1;
                 if keep.len() == KEEP_LINES {
                     keep.pop_front();

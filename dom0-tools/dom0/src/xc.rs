@@ -10,7 +10,10 @@ use pv_abi::abi::arch_x86::{
 use pv_abi::abi::domctl::*;
 use pv_abi::abi::errno::{EAGAIN, ERESTART};
 use pv_abi::abi::memory::XENMEM_populate_physmap;
-use pv_abi::abi::xen::{MmuextOp, MMUEXT_PIN_L4_TABLE};
+use pv_abi::abi::sysctl::{
+    XEN_SYSCTL_getdomaininfolist, XEN_SYSCTL_readconsole, XenSysctl, XenSysctlGetdomaininfolist, XenSysctlReadconsole,
+};
+use pv_abi::abi::xen::{MmuextOp, DOMID_FIRST_RESERVED, MMUEXT_PIN_L4_TABLE};
 use pv_abi::{hypercall, DomId};
 
 /// Issues `op` (no guest handles in its payload).
@@ -157,4 +160,55 @@ pub fn pin_l4(dom: DomId, mfn: u64) -> Result {
 /// `XEN_SYSCTL_physinfo.free_pages`.
 pub fn free_pages() -> Result<u64> {
     Ok(hypercall::physinfo().ctx("XEN_SYSCTL_physinfo")?.free_pages)
+}
+
+/// `XEN_SYSCTL_getdomaininfolist`: every domain from id 0 on, in id order
+/// (as libxl's `libxl_list_domain`).
+pub fn domaininfolist() -> Result<Vec<XenDomctlGetdomaininfo>> {
+    const BATCH: usize = 64;
+    let mut all = Vec::new();
+    let mut first: u32 = 0;
+    loop {
+        let mut buf = alloc::vec![XenDomctlGetdomaininfo::default(); BATCH];
+        let req = XenSysctlGetdomaininfolist {
+            first_domain: first as u16,
+            max_domains: BATCH as u32,
+            buffer: buf.as_mut_ptr() as u64,
+            ..Default::default()
+        };
+        let mut op = XenSysctl::new(XEN_SYSCTL_getdomaininfolist, &req);
+        // SAFETY: the handle points at `buf`, BATCH writable records that
+        // the hypervisor fills; nothing else refers to them meanwhile.
+        unsafe { hypercall::sysctl(&mut op) }.ctx("XEN_SYSCTL_getdomaininfolist")?;
+        let got: XenSysctlGetdomaininfolist = op.u.get();
+        let n = (got.num_domains as usize).min(BATCH);
+        buf.truncate(n);
+        let last = buf.last().map(|d| d.domain as u32);
+        all.extend(buf);
+        match last {
+            Some(l) if n == BATCH && l < DOMID_FIRST_RESERVED as u32 => first = l + 1,
+            _ => return Ok(all),
+        }
+    }
+}
+
+/// `XEN_SYSCTL_readconsole`: the hypervisor's console history from
+/// position `index` on (incremental reads of at most `buf.len()` bytes);
+/// returns the bytes read and the next index. `clear` empties the ring
+/// after reading (`xl dmesg -c`).
+pub fn readconsole(index: u32, buf: &mut [u8], clear: bool) -> Result<(usize, u32)> {
+    let req = XenSysctlReadconsole {
+        clear: clear as u8,
+        incremental: 1,
+        index,
+        buffer: buf.as_mut_ptr() as u64,
+        count: buf.len() as u32,
+        ..Default::default()
+    };
+    let mut op = XenSysctl::new(XEN_SYSCTL_readconsole, &req);
+    // SAFETY: the handle points at `buf` (`count` writable bytes), which
+    // the hypervisor fills; nothing else refers to it meanwhile.
+    unsafe { hypercall::sysctl(&mut op) }.ctx("XEN_SYSCTL_readconsole")?;
+    let got: XenSysctlReadconsole = op.u.get();
+    Ok(((got.count as usize).min(buf.len()), got.index))
 }

@@ -15,9 +15,15 @@
 //!   by the other (`GNTTABOP_map_grant_ref`, `unmap`, `copy`), the grant
 //!   ended; with `hold=1` the mapper keeps its mapping until dom0 destroys
 //!   it and the granter must survive that;
+//! - `gntbench`: the mapper's work preceded by two timed loops against the
+//!   granter's reference (map+unmap, and 4 KiB grant copies), for
+//!   `cargo xtask bench`;
 //! - `hostile`: operations an unprivileged domain must be refused, each
 //!   checked against the exact answer of Xen 4.17;
-//! - `spin`: a busy loop without hypercalls (preemption).
+//! - `spin`: a busy loop without hypercalls (preemption);
+//! - `hello`: the guest of dom0's `xl` example configs: xenstore over its
+//!   store ring, a tick line every second, `control/shutdown` obeyed
+//!   (ignored with `hold=1`), console input echoed (see [`hello`]).
 //!
 //! Booted as dom0 (standalone check: real Xen passes no command line to
 //! its dom0, so an empty command line means `tiny`), it prints through
@@ -817,9 +823,11 @@ enum Role {
     Hostile,
     Spin,
     Loopback,
+    GntBench,
+    Hello,
 }
 
-const ROLES: [(&str, Role); 8] = [
+const ROLES: [(&str, Role); 10] = [
     ("tiny", Role::Tiny),
     ("ping", Role::Ping),
     ("pong", Role::Pong),
@@ -828,6 +836,8 @@ const ROLES: [(&str, Role); 8] = [
     ("hostile", Role::Hostile),
     ("spin", Role::Spin),
     ("loopback", Role::Loopback),
+    ("gntbench", Role::GntBench),
+    ("hello", Role::Hello),
 ];
 
 /// Command-line keys; `role` first.
@@ -846,6 +856,8 @@ impl Role {
             Role::Loopback => &[("count", false)],
             Role::Granter | Role::Hostile => &[("peer", true), ("port", true), ("gref", true)],
             Role::Mapper => &[("peer", true), ("port", true), ("gref", true), ("hold", false)],
+            Role::GntBench => &[("peer", true), ("port", true), ("gref", true), ("count", false)],
+            Role::Hello => &[("hold", false)],
         }
     }
 }
@@ -991,6 +1003,8 @@ fn main(si: &'static StartInfo) -> ! {
         Role::Mapper => mapper(&args),
         Role::Hostile => hostile(&args),
         Role::Loopback => loopback(&args),
+        Role::GntBench => gntbench(&args),
+        Role::Hello => hello(&args),
     }
 }
 
@@ -1009,12 +1023,24 @@ fn ping(a: &Args) -> ! {
     accept(a.port, a.peer);
     wait_events(1);
     say!("hello from d{}: {} round trips", a.peer, a.count);
-    let t0 = rdtsc();
+    // dom0 relays that line now, not while we count. Then only the middle
+    // rounds are timed: the first ones warm up, and after its last answer
+    // the peer goes on to print and shut down, which is work inside our
+    // window if it is not preempted.
+    flush();
+    let edge = if a.count > 4 * WARM_UP { WARM_UP } else { 0 };
+    let (mut t0, mut t1) = (rdtsc(), 0);
     for i in 0..a.count {
+        if i == edge {
+            t0 = rdtsc();
+        }
         send(a.port);
         wait_events(2 + i);
+        if i + 1 == a.count - edge {
+            t1 = rdtsc();
+        }
     }
-    let per = (rdtsc() - t0) / a.count;
+    let per = (t1 - t0) / (a.count - 2 * edge);
     let got = received();
     if got != 1 + a.count {
         fail!("{got} events from d{} for {} pings and a hello: it answered more than once", a.peer, a.count);
@@ -1333,6 +1359,108 @@ fn copy_in_and_back(dom: u16, gref: u32) {
     expect_pattern(&dst, HALF..WORDS, COPIED, "copied-back second half");
 }
 
+// ---- grant benchmark -------------------------------------------------------------------
+
+/// Untimed rounds before each timed loop of [`gntbench`]; [`ping`] also
+/// leaves this many untimed at the end.
+const WARM_UP: u64 = 16;
+
+/// rdtsc cycles (instructions under QEMU `-icount shift=0`) per call of
+/// `op`, over `count` calls after [`WARM_UP`] untimed ones.
+fn timed(count: u64, mut op: impl FnMut()) -> u64 {
+    for _ in 0..WARM_UP {
+        op();
+    }
+    let t0 = rdtsc();
+    for _ in 0..count {
+        op();
+    }
+    (rdtsc() - t0) / count
+}
+
+/// The mapper (without `hold`), with two timed loops between "ready" and
+/// its own checks: `count` rounds of `GNTTABOP_map_grant_ref` +
+/// `GNTTABOP_unmap_grant_ref` of `<peer, gref>` (one op per hypercall,
+/// host mapping, read-write, at the window's empty PTE), then `count`
+/// `GNTTABOP_copy`s of the whole granted page into a page of ours.
+fn gntbench(a: &Args) -> ! {
+    let (peer, gref, n) = (a.peer, a.gref, a.count);
+    init_events();
+    let win = Window::prepare();
+    let local = connect(peer, a.port);
+    wait_events(1);
+    say!("d{peer} says the grant is ready");
+    // Untimed: the grant maps and holds the granter's page.
+    let handle = win.map_and_check(peer, gref);
+    win.unmap(handle);
+    // dom0 relays our lines (and the granter's) now, not while we count;
+    // the results are printed after both loops.
+    flush();
+
+    // SAFETY: unmaps the dedicated window; nothing refers to it.
+    unsafe { hypercall::update_va_mapping(win.va, 0, UVMF_INVLPG | UVMF_LOCAL) }
+        .unwrap_or_else(|e| fail!("unmapping the window: {e}"));
+    let per_map = timed(n, || {
+        let mut op = GnttabMapGrantRef {
+            host_addr: win.va,
+            flags: GNTMAP_host_map,
+            ref_: gref,
+            dom: peer,
+            status: GNTST_general_error,
+            handle: 0,
+            dev_bus_addr: 0,
+        };
+        // SAFETY: maps over the dedicated window, whose PTE is empty.
+        let r = unsafe { hypercall::grant_table_op(GNTTABOP_map_grant_ref, core::slice::from_mut(&mut op)) };
+        if r.is_err() || op.status != GNTST_okay {
+            win.restore();
+            fail!("GNTTABOP_map_grant_ref of d{peer} gref {gref}: {} ({})", gntst(op.status), show(r.map(|_| 0)));
+        }
+        let mut un = GnttabUnmapGrantRef {
+            host_addr: win.va,
+            dev_bus_addr: 0,
+            handle: op.handle,
+            status: GNTST_general_error,
+            _pad: 0,
+        };
+        // SAFETY: removes that mapping again, leaving the PTE empty.
+        let r = unsafe { hypercall::grant_table_op(GNTTABOP_unmap_grant_ref, core::slice::from_mut(&mut un)) };
+        if r.is_err() || un.status != GNTST_okay {
+            fail!("GNTTABOP_unmap_grant_ref: {} ({})", gntst(un.status), show(r.map(|_| 0)));
+        }
+    });
+    win.restore();
+    expect_pattern(&page(win.va), 0..WORDS, MARKER, "window page after the map+unmap loop");
+
+    let dst_va = va(addr_of_mut!(COPY_DST));
+    let dst = page(dst_va);
+    fill(&dst, 0..WORDS, MARKER);
+    let op = gnttab::copy_from_grant(
+        RemoteBuf { dom: DomId(peer), gref: GrantRef(gref), offset: 0 },
+        LocalBuf { frame: mfn_of(dst_va), offset: 0 },
+        PAGE_SIZE as u16,
+    )
+    .unwrap_or_else(|e| fail!("grant copy op: {e}"));
+    let per_copy = timed(n, || {
+        let mut c = op;
+        let r = hypercall::gnttab_copy(core::slice::from_mut(&mut c));
+        if r.is_err() || c.status != GNTST_okay {
+            fail!("GNTTABOP_copy out of d{peer}'s gref {gref}: {} ({})", gntst(c.status), show(r.map(|_| 0)));
+        }
+    });
+    expect_pattern(&dst, 0..WORDS, GRANTER, "page copied out of the grant");
+    say!("{n} map+unmap of d{peer}'s gref {gref}: {per_map} tsc/map+unmap");
+    say!("{n} copies of 4096 bytes from d{peer}'s gref {gref}: {per_copy} tsc/copy");
+
+    // Then what the mapper does, so that the granter's checks hold.
+    let handle = win.map_and_check(peer, gref);
+    win.write_and_unmap(handle);
+    copy_in_and_back(peer, gref);
+    say!("wrote through the mapping and copied into the grant and back");
+    send(local);
+    pass()
+}
+
 // ---- loopback --------------------------------------------------------------------------
 
 /// Set by [`echo`] when its reply failed.
@@ -1599,4 +1727,187 @@ fn sysctl_physinfo() -> Result<u64, Errno> {
     // SAFETY: `op` is a live xen_sysctl; physinfo has no guest handles
     // (the cpu_to_node handle is zero).
     Errno::from_ret(unsafe { hypercall::hypercall1(nr::sysctl, &mut op as *mut XenSysctl as u64) })
+}
+
+// ---- hello: the guest of dom0's xl examples -------------------------------------------
+
+/// How often `hello` prints its tick line.
+const HELLO_TICK_NS: u64 = 1_000_000_000;
+/// The token of `hello`'s `control/shutdown` watch.
+const HELLO_TOKEN: &str = "shutdown";
+/// How long `hello` waits for one xenstored answer.
+const HELLO_XS_TIMEOUT_NS: u64 = 5_000_000_000;
+
+/// Clears `port`'s pending bit; whether it was set (upcalls stay masked:
+/// `hello` sleeps in `SCHEDOP_poll`).
+fn take_pending(port: Port) -> bool {
+    shared().test_and_clear_pending(port).unwrap_or(false)
+}
+
+/// The guest the example configs of dom0's `xl` run (`/etc/xen/*.cfg`).
+///
+/// It talks to xenstored over its store ring (`start_info.store_mfn`, a
+/// page of the start-of-day mapping, and `store_evtchn`) with pv-abi's
+/// client: reads its `name` and `domid`, shows its permissions hold
+/// (writing its own `data/hello` works; writing its read-only `name` and
+/// dom0's `/local/domain/0/name` is refused with `EACCES`), and watches
+/// `control/shutdown`. Then it prints `tick <n>` every second, echoes
+/// console input lines (`console input: <line>`), and obeys
+/// `control/shutdown` as Linux does (clears the node, then `poweroff` or
+/// `halt` → `SHUTDOWN_poweroff`, `reboot` → `SHUTDOWN_reboot`); with
+/// `hold=1` it says it ignores the request and keeps running (for
+/// `xl destroy`).
+fn hello(a: &Args) -> ! {
+    let si = si();
+    let (mfn, store) = (si.store_mfn, Port(si.store_evtchn));
+    let pfn = m2p(mfn);
+    if pfn >= si.nr_pages || p2m(pfn) != mfn {
+        fail!("store frame {mfn:#x} is not in this domain's P2M (M2P gives pfn {pfn:#x})");
+    }
+    let page = (KERNEL_VIRT_BASE + pfn * PAGE_SIZE as u64) as *mut pv_abi::abi::io::xs_wire::XenstoreDomainInterface;
+    let notify = move || {
+        let _ = hypercall::evtchn_send(store);
+    };
+    // Sleeps until xenstored signals (a poll may also end early: Xen
+    // wakes a vCPU polling several ports on any event).
+    let wait = move || {
+        let deadline = now_ns().saturating_add(HELLO_XS_TIMEOUT_NS);
+        while !take_pending(store) {
+            if now_ns() >= deadline {
+                return Err(pv_abi::xenstore::XsError::Transport(Errno(pv_abi::abi::errno::ETIMEDOUT)));
+            }
+            if let Err(e) = hypercall::sched_poll(&[store.0], deadline) {
+                fail!("SCHEDOP_poll on the store channel: {e}");
+            }
+        }
+        Ok(())
+    };
+    // SAFETY: the store page is this domain's, mapped writable by the
+    // builder at its PFN's place in the start-of-day region; only this
+    // client (and xenstored in dom0, following the ring protocol) touch it.
+    let ring = unsafe { pv_abi::xenstore::XsRing::domain(page, notify, wait) };
+    let mut xs: pv_abi::xenstore::XsClient<_> = pv_abi::xenstore::XsClient::new(ring);
+
+    let mut name = [0u8; 64];
+    let n = match xs.read(None, "name") {
+        Ok(v) => {
+            let n = v.len().min(name.len());
+            name[..n].copy_from_slice(&v[..n]);
+            n
+        }
+        Err(e) => fail!("xenstore read name: {e}"),
+    };
+    let name = core::str::from_utf8(&name[..n]).unwrap_or("?");
+    let domid: u16 = xs.read_parse(None, "domid").unwrap_or_else(|e| fail!("xenstore read domid: {e}"));
+    say!("d{domid} '{name}' is up{}", if a.hold { "; it ignores control/shutdown" } else { "" });
+    xs.write(None, "data/hello", b"1").unwrap_or_else(|e| fail!("xenstore write data/hello (its own): {e}"));
+    for path in ["name", "/local/domain/0/name"] {
+        match xs.write(None, path, b"mine") {
+            Err(e) if e.is_store(pv_abi::abi::errno::EACCES) => say!("xenstore: write to {path} refused: EACCES"),
+            Err(e) => fail!("xenstore write {path}: {e}, expected EACCES"),
+            Ok(()) => fail!("xenstore write {path} succeeded: the store ignores permissions"),
+        }
+    }
+    xs.watch("control/shutdown", HELLO_TOKEN).unwrap_or_else(|e| fail!("xenstore watch control/shutdown: {e}"));
+    say!("watching control/shutdown");
+    flush();
+
+    let console = match out() {
+        Some(Out { sink: Sink::Ring(c), .. }) => Some(c.port()),
+        _ => None,
+    };
+    let mut input = [0u8; 128];
+    let mut line_len = 0usize;
+    let mut tick = 0u64;
+    let mut next_tick = now_ns();
+    loop {
+        take_pending(store);
+        if let Some(p) = console {
+            take_pending(p);
+        }
+        let now = now_ns();
+        if now >= next_tick {
+            say!("tick {tick}");
+            tick += 1;
+            next_tick = now.saturating_add(HELLO_TICK_NS);
+        }
+        let mut fired = false;
+        loop {
+            match xs.next_watch_event_for(HELLO_TOKEN) {
+                Ok(Some(_)) => fired = true,
+                Ok(None) => break,
+                Err(e) => fail!("xenstore watch events: {e}"),
+            }
+        }
+        if fired {
+            hello_control(&mut xs, a.hold);
+        }
+        // Console input, echoed a line at a time.
+        let mut buf = [0u8; 64];
+        let got = match out() {
+            Some(Out { sink: Sink::Ring(c), .. }) => c.read(&mut buf).unwrap_or(0),
+            _ => 0,
+        };
+        for &b in &buf[..got] {
+            if b == b'\r' || b == b'\n' {
+                if line_len > 0 {
+                    let l = core::str::from_utf8(&input[..line_len]).unwrap_or("?");
+                    say!("console input: {l}");
+                    line_len = 0;
+                }
+            } else if line_len < input.len() && (0x20..0x7f).contains(&b) {
+                input[line_len] = b;
+                line_len += 1;
+            }
+        }
+        let mut ports = [store.0, 0];
+        let np = match console {
+            Some(p) => {
+                ports[1] = p.0;
+                2
+            }
+            None => 1,
+        };
+        if let Err(e) = hypercall::sched_poll(&ports[..np], next_tick) {
+            fail!("SCHEDOP_poll: {e}");
+        }
+    }
+}
+
+/// `control/shutdown` changed: act on its value as Linux's
+/// `shutdown_handler` does.
+fn hello_control<T: pv_abi::xenstore::XsTransport>(xs: &mut pv_abi::xenstore::XsClient<T>, hold: bool) {
+    let mut v = [0u8; 32];
+    let n = match xs.read(None, "control/shutdown") {
+        Ok(r) => {
+            let n = r.len().min(v.len());
+            v[..n].copy_from_slice(&r[..n]);
+            n
+        }
+        Err(e) => fail!("xenstore read control/shutdown: {e}"),
+    };
+    let what = core::str::from_utf8(&v[..n]).unwrap_or("?");
+    if what.is_empty() {
+        return;
+    }
+    // Acknowledge, as Linux does (it clears the node).
+    xs.write(None, "control/shutdown", b"").unwrap_or_else(|e| fail!("xenstore clear control/shutdown: {e}"));
+    let reason = match what {
+        "poweroff" | "halt" => SHUTDOWN_poweroff,
+        "reboot" => pv_abi::abi::sched::SHUTDOWN_reboot,
+        other => {
+            say!("control/shutdown = {other}: not supported, ignored");
+            return;
+        }
+    };
+    if hold {
+        say!("control/shutdown = {what}: ignored (hold=1)");
+        return;
+    }
+    say!("control/shutdown = {what}: {}", if reason == SHUTDOWN_poweroff { "powering off" } else { "rebooting" });
+    flush();
+    let _ = hypercall::sched_shutdown(reason);
+    loop {
+        core::hint::spin_loop();
+    }
 }
