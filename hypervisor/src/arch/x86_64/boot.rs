@@ -357,6 +357,7 @@ pub fn start(hsi_pa: u64) -> ! {
     // SAFETY: once, with the GDT page mapped and reachable at its direct-map address.
     unsafe { descriptors::init((DIRECTMAP_VIRT_START + gdt_page) as *mut u64) };
     mask_pic();
+    super::serial::Serial::enable_rx_irq();
 
     // Time: the TSC and the APIC timer measured against the PIT; the
     // wallclock from the RTC.
@@ -477,7 +478,8 @@ fn mask_pic() {
         (0xa1, 2),
         (0x21, 1),
         (0xa1, 1),
-        (0x21, 0xff),
+        // Only IRQ 4 (COM1, console input for dom0).
+        (0x21, 0xef),
         (0xa1, 0xff),
     ] {
         outb(port, v);

@@ -97,6 +97,10 @@ extern "C" fn hv_trap(regs: &mut CpuUserRegs) {
             apic::eoi();
             return;
         }
+        if vec == SERIAL_VECTOR {
+            serial_irq();
+            return;
+        }
         if vec == apic::SPURIOUS_VECTOR as u32 || (0x20..0x30).contains(&vec) {
             return;
         }
@@ -117,6 +121,8 @@ extern "C" fn hv_trap(regs: &mut CpuUserRegs) {
         if vec < 32 {
             let (d, v) = hv.current.expect("guest entry without a current vCPU");
             pv::traps::guest_exception(hv, &mut CurrentGuest, regs, d, v);
+        } else if vec == SERIAL_VECTOR {
+            serial_irq();
         } else if vec == apic::TIMER_VECTOR as u32 {
             apic::eoi();
             hv.arch.timer_armed = 0;
@@ -182,6 +188,27 @@ pub fn crash_domain(hv: &mut Hv, d: DomId) {
     let _ = hypercall::shutdown(hv, d, SHUTDOWN_crash);
 }
 
+/// The COM1 receive interrupt (IRQ 4 through the 8259, remapped to 0x24).
+const SERIAL_VECTOR: u32 = 0x24;
+
+/// Set when console input arrived; the entry path tells dom0.
+static CONSOLE_INPUT: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// Queues received bytes and acknowledges the 8259.
+fn serial_irq() {
+    if super::serial::Serial::drain_rx() {
+        CONSOLE_INPUT.store(true, core::sync::atomic::Ordering::SeqCst);
+    }
+    cpu::outb(0x20, 0x20);
+}
+
+/// Tells dom0 about console input (`VIRQ_CONSOLE`, as Xen does).
+fn notify_console_input(hv: &mut Hv) {
+    if CONSOLE_INPUT.swap(false, core::sync::atomic::Ordering::SeqCst) {
+        crate::common::event::send_global_virq(hv, DomId::DOM0, pv_abi::abi::xen::VIRQ_CONSOLE);
+    }
+}
+
 /// Decides what runs next and makes `regs` (the frame at the top of the
 /// stack) that vCPU's state, then delivers a pending event upcall and arms
 /// the timer. Returns to the entry stub, which restores the frame. With
@@ -203,6 +230,7 @@ fn leave(hv: &mut Hv, regs: &mut CpuUserRegs) {
                 }
             }
         }
+        notify_console_input(hv);
         if hv.frames.orphan_freed {
             hv.frames.orphan_freed = false;
             domctl::reap_all(hv);
