@@ -183,7 +183,8 @@ fn storm_one(r: &mut Rng, t: &Targets) -> Option<(u32, i64)> {
             let calls = unsafe { core::slice::from_raw_parts_mut(t.buf as *mut [u64; 8], 128) };
             for c in calls.iter_mut() {
                 let op = c[0] as u32;
-                let bad = [nr::iret, nr::sched_op_compat, nr::fpu_taskswitch, nr::sched_op, nr::vcpu_op];
+                let bad =
+                    [nr::iret, nr::sched_op_compat, nr::fpu_taskswitch, nr::sched_op, nr::vcpu_op, nr::set_debugreg];
                 if c[0] > u32::MAX as u64 || bad.contains(&op) || op == nr::mmuext_op || op == nr::console_io {
                     c[0] = nr::xen_version as u64;
                 }
@@ -325,5 +326,14 @@ fn targeted(m: &Mem, t: &Targets) {
     check_eq!(NAME, unsafe { hypercall::mmu_update(big, DomId::SELF) }, Ok(()), "512 M2P updates");
     let table = [TrapInfo { vector: 3, flags: 0, cs: 0, _pad: 0, address: 0x8000_0000_0000_0000 }, TrapInfo::default()];
     check_eq!(NAME, hypercall::set_trap_table(&table), Err(Errno(EINVAL)), "non-canonical trap handler");
+    // A write watchpoint on a buffer the hypervisor then writes for us:
+    // the hit happens in the hypervisor, which must shrug it off.
+    check_eq!(NAME, hypercall::set_debugreg(0, t.buf), Ok(0), "watchpoint address");
+    // L0, RW0 = write, LEN0 = 8 bytes.
+    check_eq!(NAME, hypercall::set_debugreg(7, 0x401 | (0b1101 << 16)), Ok(0), "arm the watchpoint");
+    // SAFETY: the sacrificial buffer takes the 16-byte extraversion.
+    let r = unsafe { hypercall::hypercall2(nr::xen_version, pv_abi::abi::version::XENVER_extraversion as u64, t.buf) };
+    check_eq!(NAME, r, 0, "a hypercall writing to the watched buffer");
+    check_eq!(NAME, hypercall::set_debugreg(7, 0x400), Ok(0), "disarm");
     kprintln!("{NAME}: targeted attacks refused");
 }
