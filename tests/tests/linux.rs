@@ -35,8 +35,11 @@ const BOOTED: &[&str] = &[
 
 #[test]
 fn linux_as_the_single_guest_reaches_user_space_and_powers_off() {
-    let run = linux("guest=boot/linux dom0_mem=512M dom0_args=console=hvc0").run();
+    // Two vCPUs: the second comes up through VCPUOP_initialise/up, IPIs
+    // are event channels, both share the one physical CPU.
+    let run = linux("guest=boot/linux dom0_mem=512M dom0_max_vcpus=2 dom0_args=console=hvc0").run();
     run.expect(Outcome::Code(qemu_exit::SUCCESS), BOOTED);
+    assert!(run.serial.contains("smp: Brought up 1 node, 2 CPUs"), "{}", run.serial);
     assert!(run.serial.contains("(d1) "), "the guest is domain 1: {}", run.serial);
     assert!(!run.serial.contains("Kernel panic"), "{}", run.serial);
 }

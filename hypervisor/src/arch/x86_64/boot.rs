@@ -456,6 +456,7 @@ pub fn start(hsi_pa: u64) -> ! {
             id,
             privileged,
             mem: dom0::dom0_mem(&cmdline),
+            vcpus: cmdline.dom0_max_vcpus,
             cmdline: &args_buf,
             // What the builder checks a kernel's required features against:
             // writable page tables are always provided to PV guests.
