@@ -217,13 +217,21 @@ fn ensure_linux(sh: &Shell) -> Result<PathBuf> {
     std::fs::create_dir_all(&dir)?;
     sh.change_dir(&dir);
     // The metapackage names the current kernel package.
-    let deps = cmd!(sh, "apt-cache depends linux-image-amd64").read()?;
-    let pkg = deps
-        .lines()
-        .filter_map(|l| l.trim().strip_prefix("Depends: "))
-        .find(|p| p.starts_with("linux-image-6.1"))
-        .ok_or("apt-cache does not know linux-image-amd64 (6.1): run apt-get update")?
-        .to_string();
+    let find = |sh: &Shell| -> Option<String> {
+        let deps = cmd!(sh, "apt-cache depends linux-image-amd64").quiet().ignore_stderr().read().ok()?;
+        deps.lines()
+            .filter_map(|l| l.trim().strip_prefix("Depends: "))
+            .find(|p| p.starts_with("linux-image-6.1"))
+            .map(str::to_string)
+    };
+    let pkg = match find(sh) {
+        Some(p) => p,
+        None if is_root(sh) => {
+            cmd!(sh, "apt-get update -q").run()?;
+            find(sh).ok_or("apt-cache does not know linux-image-amd64 (6.1) even after apt-get update")?
+        }
+        None => return Err("apt-cache does not know linux-image-amd64 (6.1): run sudo apt-get update".into()),
+    };
     cmd!(sh, "apt-get download {pkg}").run()?;
     let deb = std::fs::read_dir(&dir)?
         .filter_map(|e| e.ok().map(|e| e.path()))
