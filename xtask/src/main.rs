@@ -95,9 +95,19 @@ fn ensure_xen(sh: &Shell) -> Result<PathBuf> {
         return Ok(elf);
     }
     step("fetching Debian's xen-hypervisor-4.17-amd64 (apt-get download, dpkg -x)");
-    std::fs::create_dir_all(&dir)?;
-    sh.change_dir(&dir);
-    let pkg = "xen-hypervisor-4.17-amd64";
+    fetch_deb(sh, &dir, "xen-hypervisor-4.17-amd64")?;
+    let gz = dir.join("unpacked/boot/xen-4.17-amd64.gz");
+    let bytes = cmd!(sh, "gzip -dc {gz}").output()?.stdout;
+    std::fs::write(&elf, bytes)?;
+    Ok(elf)
+}
+
+/// Downloads Debian package `pkg` into `dir` and unpacks it into
+/// `dir/unpacked` (`apt-get download` + `dpkg -x`: nothing is installed).
+/// Retries after `apt-get update` when running as root.
+fn fetch_deb(sh: &Shell, dir: &Path, pkg: &str) -> Result<PathBuf> {
+    std::fs::create_dir_all(dir)?;
+    let _cd = sh.push_dir(dir);
     if cmd!(sh, "apt-get download {pkg}").run().is_err() {
         if !is_root(sh) {
             return Err(format!("cannot download {pkg}; run: sudo apt-get update").into());
@@ -105,16 +115,13 @@ fn ensure_xen(sh: &Shell) -> Result<PathBuf> {
         cmd!(sh, "apt-get update -q").run()?;
         cmd!(sh, "apt-get download {pkg}").run()?;
     }
-    let deb = std::fs::read_dir(&dir)?
+    let deb = std::fs::read_dir(dir)?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .find(|p| p.extension().is_some_and(|x| x == "deb"))
         .ok_or("no .deb after apt-get download")?;
     cmd!(sh, "dpkg -x {deb} unpacked").run()?;
-    let gz = dir.join("unpacked/boot/xen-4.17-amd64.gz");
-    let bytes = cmd!(sh, "gzip -dc {gz}").output()?.stdout;
-    std::fs::write(&elf, bytes)?;
-    sh.change_dir(root());
-    Ok(elf)
+    std::fs::remove_file(&deb)?;
+    Ok(dir.join("unpacked"))
 }
 
 fn build() -> Result<PathBuf> {
@@ -214,8 +221,6 @@ fn ensure_linux(sh: &Shell) -> Result<PathBuf> {
     }
     step("fetching Debian's Linux 6.1 kernel (apt-get download, dpkg -x)");
     ensure_tool(sh, "xz", "xz-utils")?;
-    std::fs::create_dir_all(&dir)?;
-    sh.change_dir(&dir);
     // The metapackage names the current kernel package.
     let find = |sh: &Shell| -> Option<String> {
         let deps = cmd!(sh, "apt-cache depends linux-image-amd64").quiet().ignore_stderr().read().ok()?;
@@ -232,12 +237,7 @@ fn ensure_linux(sh: &Shell) -> Result<PathBuf> {
         }
         None => return Err("apt-cache does not know linux-image-amd64 (6.1): run sudo apt-get update".into()),
     };
-    cmd!(sh, "apt-get download {pkg}").run()?;
-    let deb = std::fs::read_dir(&dir)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .find(|p| p.extension().is_some_and(|x| x == "deb"))
-        .ok_or("no .deb after apt-get download")?;
-    cmd!(sh, "dpkg -x {deb} unpacked").run()?;
+    fetch_deb(sh, &dir, &pkg)?;
     let vmlinuz = std::fs::read_dir(dir.join("unpacked/boot"))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("vmlinuz-")))
@@ -254,8 +254,6 @@ fn ensure_linux(sh: &Shell) -> Result<PathBuf> {
     }
     std::fs::write(&vmlinux, out)?;
     std::fs::remove_file(&xz)?;
-    std::fs::remove_file(&deb)?;
-    sh.change_dir(root());
     Ok(vmlinux)
 }
 
