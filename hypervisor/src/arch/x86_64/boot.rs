@@ -502,15 +502,7 @@ fn build_and_enter(img: &BootImage<'_>, p: &FirstDomain<'_>, module: Range) -> !
     // exactly as a guest's own MMUEXT_PIN_L4_TABLE + NEW_BASEPTR would.
     let l4 = p2m[built.l4_pfn as usize];
     {
-        let mut m = Mm {
-            frames: &mut hv.frames,
-            phys: &mut hv.phys,
-            idle_l4: hv.arch.idle_l4,
-            tlb: hv.hw,
-            pg_owner: p.id,
-            allow_cache_attrs: p.privileged,
-            need_flush: false,
-        };
+        let mut m = Mm::of(hv, p.id);
         for _ in 0..2 {
             if let Err(e) = m.get_page_and_type(l4, p.id, PageType::L4) {
                 boot_fail(format_args!("d{}: the builder's page tables failed validation ({e:?})", p.id.0));
