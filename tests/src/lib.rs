@@ -243,22 +243,50 @@ impl Qemu {
     /// Runs to completion with the serial console captured (and nothing
     /// to read on it).
     pub fn run(&self) -> Run {
+        self.run_with(&[])
+    }
+
+    /// Runs to completion with the serial console captured, typing on the
+    /// serial line: for each `(wait_for, input)`, once the console has
+    /// printed `wait_for`, `input` is sent.
+    pub fn run_with(&self, script: &[(&str, &str)]) -> Run {
+        use std::io::Write;
+        use std::sync::{Arc, Mutex};
         let start = Instant::now();
         let mut child = Command::new("qemu-system-x86_64")
             .args(self.args())
             .args(["-serial", "stdio"])
-            .stdin(Stdio::null())
+            .stdin(if script.is_empty() { Stdio::null() } else { Stdio::piped() })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .expect("cannot start qemu-system-x86_64 (cargo xtask installs it)");
         let mut out = child.stdout.take().unwrap();
+        let mut stdin = child.stdin.take();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&seen);
         let reader = std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            let _ = out.read_to_end(&mut buf);
-            buf
+            let mut chunk = [0u8; 4096];
+            while let Ok(n) = out.read(&mut chunk) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap().extend_from_slice(&chunk[..n]);
+            }
         });
+        let mut step = 0;
         let outcome = loop {
+            if step < script.len() {
+                let (wait_for, input) = script[step];
+                let printed = String::from_utf8_lossy(&seen.lock().unwrap()).contains(wait_for);
+                if printed {
+                    if let Some(i) = stdin.as_mut() {
+                        let _ = i.write_all(input.as_bytes());
+                        let _ = i.flush();
+                    }
+                    step += 1;
+                }
+            }
             if let Some(st) = child.try_wait().expect("wait for qemu") {
                 let s = st.code().unwrap_or(-1);
                 break match s {
@@ -273,7 +301,9 @@ impl Qemu {
             }
             std::thread::sleep(Duration::from_millis(10));
         };
-        let mut serial = String::from_utf8_lossy(&reader.join().unwrap_or_default()).replace('\r', "");
+        drop(stdin);
+        let _ = reader.join();
+        let mut serial = String::from_utf8_lossy(&seen.lock().unwrap()).replace('\r', "");
         if let Some(mut e) = child.stderr.take() {
             let mut s = String::new();
             let _ = e.read_to_string(&mut s);

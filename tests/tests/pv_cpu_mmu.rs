@@ -48,3 +48,15 @@ fn a_hostile_guest_cannot_hurt_the_hypervisor() {
         assert!(!run.serial.contains("FATAL"), "{}", run.serial);
     }
 }
+
+/// The same storm from an unprivileged guest (boot-one-guest mode): every
+/// privileged operation must be refused too.
+#[test]
+fn a_hostile_unprivileged_guest_cannot_hurt_the_hypervisor() {
+    let run = Qemu::hypervisor(artifact("boot.cpio")).append("guest=boot/guests/hostile dom0_args=7").run();
+    run.expect(
+        Outcome::Code(qemu_exit::SUCCESS),
+        &["(d1) hostile: targeted attacks refused", "hostile: storm of 100000", "hostile: PASS", "frame audit OK"],
+    );
+    assert!(!run.serial.contains("FATAL"), "{}", run.serial);
+}

@@ -99,9 +99,19 @@ fn ensure_xen(sh: &Shell) -> Result<PathBuf> {
         return Ok(elf);
     }
     step("fetching Debian's xen-hypervisor-4.17-amd64 (apt-get download, dpkg -x)");
-    std::fs::create_dir_all(&dir)?;
-    sh.change_dir(&dir);
-    let pkg = "xen-hypervisor-4.17-amd64";
+    fetch_deb(sh, &dir, "xen-hypervisor-4.17-amd64")?;
+    let gz = dir.join("unpacked/boot/xen-4.17-amd64.gz");
+    let bytes = cmd!(sh, "gzip -dc {gz}").output()?.stdout;
+    std::fs::write(&elf, bytes)?;
+    Ok(elf)
+}
+
+/// Downloads Debian package `pkg` into `dir` and unpacks it into
+/// `dir/unpacked` (`apt-get download` + `dpkg -x`: nothing is installed).
+/// Retries after `apt-get update` when running as root.
+fn fetch_deb(sh: &Shell, dir: &Path, pkg: &str) -> Result<PathBuf> {
+    std::fs::create_dir_all(dir)?;
+    let _cd = sh.push_dir(dir);
     if cmd!(sh, "apt-get download {pkg}").run().is_err() {
         if !is_root(sh) {
             return Err(format!("cannot download {pkg}; run: sudo apt-get update").into());
@@ -109,16 +119,13 @@ fn ensure_xen(sh: &Shell) -> Result<PathBuf> {
         cmd!(sh, "apt-get update -q").run()?;
         cmd!(sh, "apt-get download {pkg}").run()?;
     }
-    let deb = std::fs::read_dir(&dir)?
+    let deb = std::fs::read_dir(dir)?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .find(|p| p.extension().is_some_and(|x| x == "deb"))
         .ok_or("no .deb after apt-get download")?;
     cmd!(sh, "dpkg -x {deb} unpacked").run()?;
-    let gz = dir.join("unpacked/boot/xen-4.17-amd64.gz");
-    let bytes = cmd!(sh, "gzip -dc {gz}").output()?.stdout;
-    std::fs::write(&elf, bytes)?;
-    sh.change_dir(root());
-    Ok(elf)
+    std::fs::remove_file(&deb)?;
+    Ok(dir.join("unpacked"))
 }
 
 fn build() -> Result<PathBuf> {
@@ -320,6 +327,74 @@ fn xl(args: &[String]) -> Result<i32> {
     Ok(status.code().unwrap_or(1))
 }
 
+/// Debian's stock Linux 6.1 kernel (`linux-image-amd64`'s current 6.1
+/// package), downloaded and unpacked under `target/linux` (never
+/// installed), its `vmlinux` extracted from the bzImage's xz payload.
+fn ensure_linux(sh: &Shell) -> Result<PathBuf> {
+    let dir = root().join("target/linux");
+    let vmlinux = dir.join("vmlinux");
+    if vmlinux.exists() {
+        return Ok(vmlinux);
+    }
+    step("fetching Debian's Linux 6.1 kernel (apt-get download, dpkg -x)");
+    ensure_tool(sh, "xz", "xz-utils")?;
+    // The metapackage names the current kernel package.
+    let find = |sh: &Shell| -> Option<String> {
+        let deps = cmd!(sh, "apt-cache depends linux-image-amd64").quiet().ignore_stderr().read().ok()?;
+        deps.lines()
+            .filter_map(|l| l.trim().strip_prefix("Depends: "))
+            .find(|p| p.starts_with("linux-image-6.1"))
+            .map(str::to_string)
+    };
+    let pkg = match find(sh) {
+        Some(p) => p,
+        None if is_root(sh) => {
+            cmd!(sh, "apt-get update -q").run()?;
+            find(sh).ok_or("apt-cache does not know linux-image-amd64 (6.1) even after apt-get update")?
+        }
+        None => return Err("apt-cache does not know linux-image-amd64 (6.1): run sudo apt-get update".into()),
+    };
+    fetch_deb(sh, &dir, &pkg)?;
+    let vmlinuz = std::fs::read_dir(dir.join("unpacked/boot"))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("vmlinuz-")))
+        .ok_or("no boot/vmlinuz-* in the kernel package")?;
+    // A bzImage carries its kernel as an xz stream after the setup code.
+    let image = std::fs::read(&vmlinuz)?;
+    let magic = [0xfd, b'7', b'z', b'X', b'Z', 0];
+    let at = image.windows(6).position(|w| w == magic).ok_or("no xz stream in the bzImage")?;
+    let xz = dir.join("payload.xz");
+    std::fs::write(&xz, &image[at..])?;
+    let out = cmd!(sh, "xz -dc --single-stream {xz}").output()?.stdout;
+    if !out.starts_with(b"\x7fELF") {
+        return Err("the bzImage payload is not an ELF vmlinux".into());
+    }
+    std::fs::write(&vmlinux, out)?;
+    std::fs::remove_file(&xz)?;
+    Ok(vmlinux)
+}
+
+/// The Linux test archive: `/init` (tests/linux/init.c, static, no libc)
+/// and `boot/linux` (the vmlinux). Booted with `guest=boot/linux` or
+/// `dom0=boot/linux`, the whole archive becomes Linux's initramfs.
+fn build_linux_archive(sh: &Shell) -> Result<PathBuf> {
+    let vmlinux = ensure_linux(sh)?;
+    let dir = root().join("target/linux");
+    let src = root().join("tests/linux/init.c");
+    let init = dir.join("init");
+    step("building the Linux test initramfs");
+    cmd!(
+        sh,
+        "cc -static -nostdlib -O2 -fno-builtin -fno-tree-loop-distribute-patterns -fno-stack-protector -fno-asynchronous-unwind-tables -o {init} {src}"
+    )
+    .run()?;
+    let mut w = ArchiveWriter::new();
+    w.executable("init", &std::fs::read(&init)?).dir("boot").file("boot/linux", &std::fs::read(&vmlinux)?);
+    let archive = kernel_dir().join("linux.cpio");
+    std::fs::write(&archive, w.finish())?;
+    Ok(archive)
+}
+
 fn test(args: &[String]) -> Result {
     let sh = Shell::new()?;
     sh.change_dir(root());
@@ -330,6 +405,7 @@ fn test(args: &[String]) -> Result {
     cmd!(sh, "cargo test --workspace --exclude qemu-tests {args...}").run()?;
     build()?;
     let xen = ensure_xen(&sh)?;
+    build_linux_archive(&sh)?;
     step("QEMU integration tests");
     cmd!(sh, "cargo test -p qemu-tests {args...}")
         .env(qemu_tests::KERNEL_DIR_ENV, kernel_dir())

@@ -221,6 +221,12 @@ pub mod writer {
             self
         }
 
+        /// Adds an executable regular file (mode 0755), e.g. an initramfs `/init`.
+        pub fn executable(&mut self, name: &str, data: &[u8]) -> &mut Self {
+            self.entry(normalize(name), S_IFREG | 0o755, data);
+            self
+        }
+
         /// Appends the trailer and returns the bytes.
         pub fn finish(mut self) -> Vec<u8> {
             self.entry(TRAILER, 0, &[]);

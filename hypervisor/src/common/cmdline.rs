@@ -4,7 +4,8 @@
 //! `loglvl=<none|error|warning|info|debug|all>`, `dom0_mem=<size>` (Xen's
 //! size syntax: a number with an optional `K`/`M`/`G`/`T` suffix, KiB when
 //! none; `max:<size>` sets the ceiling only), `dom0=<path>` (dom0's kernel
-//! inside the boot archive, default `boot/dom0`), `dom0_args=<text>`
+//! inside the boot archive, default `boot/dom0`), `dom0_max_vcpus=<n>`
+//! (1..=32, default 1), `dom0_args=<text>`
 //! (dom0's command line, `+` for spaces), `noreboot`, and `guest=<path>`
 //! ("boot one guest" mode, see `docs/`), `selftest=panic|fault` (crash on
 //! purpose, for the tests of the crash paths). Unknown options are
@@ -26,6 +27,8 @@ pub struct Cmdline<'a> {
     pub dom0_mem_max: Option<u64>,
     /// dom0's kernel in the boot archive.
     pub dom0_path: &'a str,
+    /// vCPUs of dom0 (or the single guest); Xen's `dom0_max_vcpus`.
+    pub dom0_max_vcpus: u32,
     /// dom0's command line (`+` stands for a space).
     pub dom0_args: Option<&'a str>,
     /// Exit instead of rebooting when dom0 asks for a reboot.
@@ -104,6 +107,7 @@ impl<'a> Cmdline<'a> {
             dom0_mem: None,
             dom0_mem_max: None,
             dom0_path: DEFAULT_DOM0_PATH,
+            dom0_max_vcpus: 1,
             dom0_args: None,
             noreboot: false,
             single_guest: None,
@@ -133,6 +137,14 @@ impl<'a> Cmdline<'a> {
                     }
                 }
                 ("dom0", Some(v)) if !v.is_empty() => c.dom0_path = v,
+                ("dom0_max_vcpus", Some(v)) => {
+                    // Xen also accepts "min-max"; the upper bound is what counts here.
+                    let max = v.rsplit('-').next().unwrap_or(v);
+                    c.dom0_max_vcpus = match max.parse() {
+                        Ok(n @ 1..=32) => n,
+                        _ => return Err(err("expected a vCPU count from 1 to 32")),
+                    };
+                }
                 ("dom0_args", Some(v)) => c.dom0_args = Some(v),
                 ("guest", Some(v)) if !v.is_empty() => c.single_guest = Some(v),
                 ("noreboot", None) => c.noreboot = true,
@@ -188,6 +200,16 @@ mod tests {
         assert_eq!(d.dom0_path, DEFAULT_DOM0_PATH);
         assert_eq!(d.loglvl, log::LevelFilter::Info);
         assert_eq!(Cmdline::parse("loglvl=all/warning").unwrap().loglvl, log::LevelFilter::Trace);
+    }
+
+    #[test]
+    fn vcpu_counts() {
+        assert_eq!(Cmdline::parse("").unwrap().dom0_max_vcpus, 1);
+        assert_eq!(Cmdline::parse("dom0_max_vcpus=4").unwrap().dom0_max_vcpus, 4);
+        assert_eq!(Cmdline::parse("dom0_max_vcpus=1-2").unwrap().dom0_max_vcpus, 2);
+        for bad in ["dom0_max_vcpus=0", "dom0_max_vcpus=33", "dom0_max_vcpus=x"] {
+            assert_eq!(Cmdline::parse(bad).unwrap_err().token, bad);
+        }
     }
 
     #[test]

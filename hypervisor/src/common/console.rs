@@ -275,3 +275,43 @@ pub fn drain_ring(hv: &mut crate::common::Hv, d: DomId) {
     hv.phys.atomic_u32(m, ring::OUT_CONS).store(prod, Ordering::Release);
     crate::common::event::set_pending(hv, d, port);
 }
+
+/// Bytes typed on the serial line, for dom0 (`CONSOLEIO_read`).
+pub struct InputRing {
+    buf: [u8; 4096],
+    head: usize,
+    len: usize,
+}
+
+static INPUT: Mutex<InputRing> = Mutex::new(InputRing { buf: [0; 4096], head: 0, len: 0 });
+
+/// Queues a received byte (dropped when 4 KiB are already waiting).
+/// Returns false if the queue was busy (never, with interrupts off in the
+/// hypervisor) or full.
+pub fn push_input(b: u8) -> bool {
+    let Some(mut r) = INPUT.try_lock() else { return false };
+    if r.len == r.buf.len() {
+        return false;
+    }
+    let i = (r.head + r.len) % r.buf.len();
+    r.buf[i] = b;
+    r.len += 1;
+    true
+}
+
+/// Takes up to `out.len()` queued input bytes.
+pub fn read_input(out: &mut [u8]) -> usize {
+    let mut r = INPUT.lock();
+    let n = out.len().min(r.len);
+    for o in out.iter_mut().take(n) {
+        *o = r.buf[r.head];
+        r.head = (r.head + 1) % r.buf.len();
+        r.len -= 1;
+    }
+    n
+}
+
+/// Whether input is waiting.
+pub fn input_pending() -> bool {
+    INPUT.lock().len != 0
+}

@@ -114,6 +114,8 @@ pub struct FirstDomain<'a> {
     pub privileged: bool,
     /// Memory in bytes.
     pub mem: u64,
+    /// vCPUs (only vCPU 0 starts; the kernel brings up the others).
+    pub vcpus: u32,
     /// Kernel command line.
     pub cmdline: &'a str,
     /// XENFEAT bits the hypervisor offers.
@@ -164,7 +166,7 @@ pub fn build_first_domain(
     };
     let built = build::build(&mut HvDomainMemory { phys: &mut hv.phys, p2m: &p2m }, &cfg).map_err(BootError::Build)?;
 
-    let mut d = Domain::new(p.id, p.privileged, 1, shared_info);
+    let mut d = Domain::new(p.id, p.privileged, p.vcpus.max(1), shared_info);
     d.tot_pages = nr_pages;
     d.max_pages = nr_pages;
     d.state = DomainState::Running;
@@ -178,9 +180,11 @@ pub fn build_first_domain(
     v.regs.rflags = 0x202; // IF (the guest always runs with interrupts on) | bit 1
     v.arch.kernel_mode = true;
     v.arch.cr3_kernel = p2m[built.l4_pfn as usize];
-    // Events are masked at start of day.
+    // Events are masked at start of day, on every vCPU.
     let off = core::mem::offset_of!(pv_abi::abi::xen::VcpuInfo, evtchn_upcall_mask);
-    hv.phys.write(shared_info, off, &[1]);
+    for i in 0..p.vcpus.max(1) as usize {
+        hv.phys.write(shared_info, i * 64 + off, &[1]);
+    }
     hv.domains.insert(d);
     crate::common::time::update_wallclock(hv, shared_info);
     if let (false, Some(pfn)) = (p.privileged, built.console_pfn) {

@@ -7,7 +7,6 @@ use crate::common::grant::GrantTable;
 use crate::common::sched::{DomSched, VcpuSched};
 use crate::common::time::VcpuTimers;
 use alloc::boxed::Box;
-use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use pv_abi::abi::arch_x86::CpuUserRegs;
 use pv_abi::abi::vcpu::{RUNSTATE_offline, VcpuRunstateInfo};
@@ -179,54 +178,69 @@ impl Domain {
     }
 }
 
-/// All domains, by id.
+/// All domains, by id: a vector indexed by domain id, so the lookup every
+/// hypercall and exit makes is one bounds check and one load.
 #[derive(Default)]
 pub struct Domains {
-    map: BTreeMap<u16, Box<Domain>>,
+    slots: Vec<Option<Box<Domain>>>,
+    count: usize,
 }
 
 impl Domains {
     /// Adds a domain (its id must be free).
     pub fn insert(&mut self, d: Domain) -> &mut Domain {
-        let id = d.id.0;
-        assert!(!self.map.contains_key(&id), "domain id {id} in use");
-        self.map.entry(id).or_insert(Box::new(d))
+        let id = d.id.0 as usize;
+        if self.slots.len() <= id {
+            self.slots.resize_with(id + 1, || None);
+        }
+        assert!(self.slots[id].is_none(), "domain id {id} in use");
+        self.count += 1;
+        self.slots[id].insert(Box::new(d))
     }
     /// The domain with this id.
+    #[inline]
     pub fn get(&self, id: DomId) -> Option<&Domain> {
-        self.map.get(&id.0).map(|b| &**b)
+        self.slots.get(id.0 as usize).and_then(|s| s.as_deref())
     }
     /// The domain with this id, mutably.
+    #[inline]
     pub fn get_mut(&mut self, id: DomId) -> Option<&mut Domain> {
-        self.map.get_mut(&id.0).map(|b| &mut **b)
+        self.slots.get_mut(id.0 as usize).and_then(|s| s.as_deref_mut())
     }
     /// Removes a domain.
     pub fn remove(&mut self, id: DomId) -> Option<Box<Domain>> {
-        self.map.remove(&id.0)
+        let d = self.slots.get_mut(id.0 as usize)?.take();
+        if d.is_some() {
+            self.count -= 1;
+            while self.slots.last().is_some_and(|s| s.is_none()) {
+                self.slots.pop();
+            }
+        }
+        d
     }
     /// All domains in id order, mutably.
     pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut Domain> {
-        self.map.values_mut().map(|b| &mut **b)
+        self.slots.iter_mut().filter_map(|s| s.as_deref_mut())
     }
     /// All domain ids in order.
     pub fn ids(&self) -> Vec<DomId> {
-        self.map.keys().map(|&k| DomId(k)).collect()
+        self.iter().map(|d| d.id).collect()
     }
     /// The lowest id at or above `from` not in use.
     pub fn free_id(&self, from: u16, below: u16) -> Option<DomId> {
-        (from..below).find(|i| !self.map.contains_key(i)).map(DomId)
+        (from..below).find(|&i| self.get(DomId(i)).is_none()).map(DomId)
     }
     /// All domains in id order.
     pub fn iter(&self) -> impl Iterator<Item = &Domain> {
-        self.map.values().map(|b| &**b)
+        self.slots.iter().filter_map(|s| s.as_deref())
     }
     /// Number of domains.
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.count
     }
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.count == 0
     }
 }
 

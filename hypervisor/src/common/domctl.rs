@@ -133,20 +133,25 @@ pub fn destroy_domain(hv: &mut Hv, d: DomId) -> Result<(), Errno> {
     for v in 0..nv {
         crate::arch::relinquish_vcpu(hv, d, v);
     }
+    // One pass over the frame table finds the domain's frames.
+    let frames: Vec<Mfn> = hv.frames.frames_of(d).collect();
     // Pinned tables (unpinning devalidates; tables referenced only by
     // other tables of this domain follow).
-    crate::arch::unpin_all(hv, d);
+    crate::arch::unpin_all(hv, d, &frames);
     // Grant frames.
     for m in grant::release_table(hv, d) {
         if let Some(pi) = hv.frames.get_mut(m) {
             pi.set_flags(pi.flags() - PageFlags::XEN_HEAP);
         }
     }
-    // Every frame left: free it, or orphan it if someone still holds it.
-    let frames: Vec<Mfn> = hv.frames.frames_of(d).collect();
+    // Every frame left (the list plus grant frames, still the domain's):
+    // free it, or orphan it if someone still holds it.
     let mut orphans = 0u64;
     for m in frames {
         let p = hv.frames.get_mut(m).expect("frame of the domain");
+        if p.owner() != Owner::Domain(d) {
+            continue; // freed as an orphan while others were unpinned
+        }
         if p.count == 0 && p.type_count == 0 {
             let _ = hv.frames.free(m);
             hv.m2p.set(m, None);
@@ -173,7 +178,7 @@ pub fn reap(hv: &mut Hv, d: DomId) -> bool {
     if !hv.domains.get(d).is_some_and(|x| x.is_dying()) {
         return false;
     }
-    if hv.frames.frames_of(d).next().is_some() {
+    if hv.frames.owned_by(d) != 0 {
         return false;
     }
     hv.domains.remove(d);

@@ -223,6 +223,8 @@ pub struct FrameTable {
     /// Frames from here up do not exist (beyond the CPU's physical address
     /// width): not even dom0 may map them.
     pub max_io_mfn: u64,
+    /// Frames owned by each domain, by id.
+    per_domain: alloc::vec::Vec<u32>,
 }
 
 impl FrameTable {
@@ -237,6 +239,7 @@ impl FrameTable {
             implicit_grant_unmaps: 0,
             orphan_freed: false,
             max_io_mfn: 1 << (40 - 12),
+            per_domain: alloc::vec::Vec::new(),
         }
     }
 
@@ -266,6 +269,12 @@ impl FrameTable {
     }
 
     /// Running counters.
+    /// How many frames domain `d` owns.
+    pub fn owned_by(&self, d: DomId) -> u64 {
+        self.per_domain.get(d.0 as usize).copied().unwrap_or(0) as u64
+    }
+
+    /// Frame statistics.
     pub fn stats(&self) -> FrameStats {
         self.stats
     }
@@ -283,6 +292,16 @@ impl FrameTable {
         let old = self.pages[mfn.0 as usize].owner();
         *self.count_mut(old) -= 1;
         *self.count_mut(o) += 1;
+        if let Owner::Domain(d) = old {
+            self.per_domain[d.0 as usize] -= 1;
+        }
+        if let Owner::Domain(d) = o {
+            let i = d.0 as usize;
+            if self.per_domain.len() <= i {
+                self.per_domain.resize(i + 1, 0);
+            }
+            self.per_domain[i] += 1;
+        }
         self.pages[mfn.0 as usize].owner = PageInfo::encode_owner(o);
     }
 
@@ -366,15 +385,23 @@ impl FrameTable {
     /// they agree with the running counters.
     pub fn audit(&self) -> Result<FrameStats, AuditError> {
         let mut c = FrameStats { total: self.len(), ..Default::default() };
+        let mut per_domain = alloc::vec![0u32; self.per_domain.len()];
         for p in self.pages.iter() {
             match p.owner() {
                 Owner::Reserved => c.reserved += 1,
                 Owner::Free => c.free += 1,
                 Owner::Hypervisor => c.hypervisor += 1,
-                Owner::Domain(_) => c.domains += 1,
+                Owner::Domain(d) => {
+                    c.domains += 1;
+                    if let Some(n) = per_domain.get_mut(d.0 as usize) {
+                        *n += 1;
+                    } else {
+                        return Err(AuditError::Counters { kept: self.stats, counted: c });
+                    }
+                }
             }
         }
-        if c != self.stats {
+        if c != self.stats || per_domain != self.per_domain {
             return Err(AuditError::Counters { kept: self.stats, counted: c });
         }
         let mut n = 0u64;

@@ -555,9 +555,7 @@ pub fn copy(hv: &mut Hv, mmu: &dyn GrantMmu, caller: DomId, op: &GnttabCopy) -> 
             return Err(e);
         }
     };
-    let mut buf = [0u8; 4096];
-    hv.phys.read(src.frame, op.source.offset as usize, &mut buf[..len]);
-    hv.phys.write(dst.frame, op.dest.offset as usize, &buf[..len]);
+    hv.phys.copy_between(dst.frame, op.dest.offset as usize, src.frame, op.source.offset as usize, len);
     release_side(hv, mmu, &dst);
     release_side(hv, mmu, &src);
     Ok(())

@@ -189,8 +189,13 @@ fn do_console_io<M: GuestMem>(ctx: &mut Ctx<'_, M>, a: [u64; 5]) -> HcResult {
             if !is_privileged(ctx) {
                 return Err(Errno(EPERM));
             }
-            // Console input arrives with the dom0 console (later issue).
-            Ok(0)
+            // Serial input (queued by the UART interrupt), as much as fits.
+            let mut chunk = [0u8; 256];
+            let want = (count.min(chunk.len() as u64)) as usize;
+            let n = crate::common::console::read_input(&mut chunk[..want]);
+            // A bad buffer loses the bytes taken, as in Xen.
+            ctx.mem.copy_to(buf, &chunk[..n])?;
+            Ok(n as i64)
         }
         _ => Err(Errno(ENOSYS)),
     }

@@ -82,6 +82,16 @@ impl PhysMem {
         }
     }
 
+    /// Copies `len` bytes between frames (the ranges may be in the same
+    /// frame and overlap).
+    pub fn copy_between(&mut self, dst: Mfn, doff: usize, src: Mfn, soff: usize, len: usize) {
+        let s = self.ptr(src, soff, len);
+        let d = self.ptr(dst, doff, len);
+        // SAFETY: both ranges are valid for `len` bytes (checked in `ptr`);
+        // `copy` allows overlap.
+        unsafe { core::ptr::copy(s, d, len) }
+    }
+
     /// Reads a `T` at `off` in a frame.
     pub fn read_obj<T: FromBytes + IntoBytes>(&self, mfn: Mfn, off: usize) -> T {
         let mut v = T::new_zeroed();

@@ -97,6 +97,9 @@ pub struct Sched {
     pub seq: u64,
     /// Something changed: decide again before returning to a guest.
     pub need_resched: bool,
+    /// A timer changed: compute the next deadline and arm the hardware
+    /// timer before returning to a guest.
+    pub rearm: bool,
     /// Time spent idle, ns.
     pub idle_time: u64,
     /// Counters for the exit report: timer interrupts, timer events sent,

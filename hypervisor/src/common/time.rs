@@ -235,10 +235,13 @@ pub fn run_timers(hv: &mut Hv, now: u64) {
 
 /// The earliest timer deadline of any vCPU that can run.
 pub fn next_timer(hv: &Hv) -> Option<u64> {
+    use crate::common::domain::{DomainState, VcpuState};
+    // A domain that shut down, or a vCPU that is down, waits for nothing.
     hv.domains
         .iter()
-        .filter(|d| !d.is_dying())
+        .filter(|d| matches!(d.state, DomainState::Running | DomainState::Paused))
         .flat_map(|d| d.vcpus.iter())
+        .filter(|vc| vc.state != VcpuState::Down)
         .filter_map(|vc| vc.timers.next_deadline(vc.virq_ports[pv_abi::abi::xen::VIRQ_TIMER as usize] != 0))
         .min()
 }

@@ -83,6 +83,7 @@ pub fn poll(hv: &mut Hv, d: DomId, v: u32, ports: &[u32], timeout: u64) -> Resul
         vc.state = VcpuState::Blocked;
     }
     hv.sched.need_resched = true;
+    hv.sched.rearm = true;
     Ok(())
 }
 
@@ -97,6 +98,7 @@ pub fn set_singleshot(hv: &mut Hv, d: DomId, v: u32, timeout: u64) {
         t if t >> 50 != 0 => Some(now + (1 << 50)),
         t => Some(t.max(now)),
     };
+    hv.sched.rearm = true;
 }
 
 /// `set_timer_op(timeout)`.
@@ -219,6 +221,7 @@ pub fn do_vcpu_op<M: GuestMem>(ctx: &mut Ctx<'_, M>, a: [u64; 5]) -> HcResult {
             let vc = &mut ctx.hv.domains.get_mut(d).ok_or(Errno(ESRCH))?.vcpus[v as usize];
             vc.timers.period = t.period_ns;
             vc.timers.periodic_next = now + t.period_ns;
+            ctx.hv.sched.rearm = true;
             Ok(0)
         }
         VCPUOP_stop_periodic_timer => {

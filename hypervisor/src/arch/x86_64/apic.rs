@@ -26,6 +26,8 @@ const TIMER_INITIAL: usize = 0x380;
 const TIMER_CURRENT: usize = 0x390;
 const TIMER_DIVIDE: usize = 0x3e0;
 const TPR: usize = 0x80;
+const LVT_LINT0: usize = 0x350;
+const LVT_LINT1: usize = 0x360;
 
 fn reg(off: usize) -> *mut u32 {
     (APIC_VIRT + off as u64) as *mut u32
@@ -69,6 +71,10 @@ pub struct Frequencies {
 pub fn init_and_calibrate() -> Option<Frequencies> {
     write(SVR, 0x100 | SPURIOUS_VECTOR as u32); // software enable
     write(TPR, 0);
+    // The 8259 (console input, IRQ 4) reaches the CPU through LINT0 in
+    // ExtINT mode ("virtual wire"); LINT1 is NMI.
+    write(LVT_LINT0, 0x700);
+    write(LVT_LINT1, 0x400);
     write(TIMER_DIVIDE, 0xb); // divide by 1
     write(LVT_TIMER, 1 << 16); // masked while calibrating
                                // PIT channel 0, lobyte/hibyte, mode 2 (rate generator), count 0xffff.

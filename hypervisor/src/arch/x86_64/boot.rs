@@ -357,6 +357,7 @@ pub fn start(hsi_pa: u64) -> ! {
     // SAFETY: once, with the GDT page mapped and reachable at its direct-map address.
     unsafe { descriptors::init((DIRECTMAP_VIRT_START + gdt_page) as *mut u64) };
     mask_pic();
+    super::serial::Serial::enable_rx_irq();
 
     // Time: the TSC and the APIC timer measured against the PIT; the
     // wallclock from the RTC.
@@ -455,6 +456,7 @@ pub fn start(hsi_pa: u64) -> ! {
             id,
             privileged,
             mem: dom0::dom0_mem(&cmdline),
+            vcpus: cmdline.dom0_max_vcpus,
             cmdline: &args_buf,
             // What the builder checks a kernel's required features against:
             // writable page tables are always provided to PV guests.
@@ -477,7 +479,8 @@ fn mask_pic() {
         (0xa1, 2),
         (0x21, 1),
         (0xa1, 1),
-        (0x21, 0xff),
+        // Only IRQ 4 (COM1, console input for dom0).
+        (0x21, 0xef),
         (0xa1, 0xff),
     ] {
         outb(port, v);
@@ -499,15 +502,7 @@ fn build_and_enter(img: &BootImage<'_>, p: &FirstDomain<'_>, module: Range) -> !
     // exactly as a guest's own MMUEXT_PIN_L4_TABLE + NEW_BASEPTR would.
     let l4 = p2m[built.l4_pfn as usize];
     {
-        let mut m = Mm {
-            frames: &mut hv.frames,
-            phys: &mut hv.phys,
-            idle_l4: hv.arch.idle_l4,
-            tlb: hv.hw,
-            pg_owner: p.id,
-            allow_cache_attrs: p.privileged,
-            need_flush: false,
-        };
+        let mut m = Mm::of(hv, p.id);
         for _ in 0..2 {
             if let Err(e) = m.get_page_and_type(l4, p.id, PageType::L4) {
                 boot_fail(format_args!("d{}: the builder's page tables failed validation ({e:?})", p.id.0));

@@ -181,6 +181,18 @@ hv_iret_fault:
  */
         .globl hv_copy_guest
 hv_copy_guest:
+        /* Whole quadwords move 8 bytes per iteration (a REP iteration is
+         * one step for the CPU, and one instruction under QEMU's icount). */
+        testq   $7, %rdx
+        jnz     1f
+        movq    %rdx, %rcx
+        shrq    $3, %rcx
+hv_copy_guest_q:
+        rep movsq
+hv_copy_guest_q_done:
+        leaq    (,%rcx,8), %rax
+        ret
+1:
         movq    %rdx, %rcx
 hv_copy_guest_insn:
         rep movsb
@@ -190,6 +202,7 @@ hv_copy_guest_done:
 
         .pushsection .ex_table, "a"
         .quad   hv_copy_guest_insn, hv_copy_guest_done
+        .quad   hv_copy_guest_q, hv_copy_guest_q_done
         .popsection
 
         .bss

@@ -16,8 +16,24 @@ impl Serial {
         outb(COM1, 0x01); // divisor 1: 115200 baud
         outb(COM1 + 1, 0x00);
         outb(COM1 + 3, 0x03); // 8N1
-        outb(COM1 + 2, 0xc7); // FIFO on, cleared, 14-byte threshold
-        outb(COM1 + 4, 0x03); // DTR | RTS
+        outb(COM1 + 2, 0x07); // FIFO on, cleared, interrupt at 1 byte
+        outb(COM1 + 4, 0x0b); // DTR | RTS | OUT2 (IRQ line enabled)
+    }
+
+    /// Enables the receive interrupt (IRQ 4).
+    pub fn enable_rx_irq() {
+        outb(COM1 + 1, 0x01);
+    }
+
+    /// Moves every received byte into the console input queue (from the
+    /// IRQ 4 handler). Returns whether any arrived.
+    pub fn drain_rx() -> bool {
+        let mut any = false;
+        while let Some(b) = Serial::try_read() {
+            crate::common::console::push_input(b);
+            any = true;
+        }
+        any
     }
 
     fn put(b: u8) {

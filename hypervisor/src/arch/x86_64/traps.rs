@@ -97,6 +97,19 @@ extern "C" fn hv_trap(regs: &mut CpuUserRegs) {
             apic::eoi();
             return;
         }
+        if vec == SERIAL_VECTOR {
+            serial_irq();
+            return;
+        }
+        if vec == 1 && regs.rflags & (1 << 8) == 0 {
+            // A guest's data watchpoint hit while the hypervisor touched
+            // that guest memory for it (a copy to or from the guest).
+            // Ignored, as Xen does: the access completed; DR6 is reset so
+            // the next hit is reported cleanly.
+            // SAFETY: writing DR6's architectural reset value has no other effect.
+            unsafe { core::arch::asm!("mov dr6, {}", in(reg) 0xffff_0ff0u64, options(nostack, nomem)) };
+            return;
+        }
         if vec == apic::SPURIOUS_VECTOR as u32 || (0x20..0x30).contains(&vec) {
             return;
         }
@@ -117,6 +130,8 @@ extern "C" fn hv_trap(regs: &mut CpuUserRegs) {
         if vec < 32 {
             let (d, v) = hv.current.expect("guest entry without a current vCPU");
             pv::traps::guest_exception(hv, &mut CurrentGuest, regs, d, v);
+        } else if vec == SERIAL_VECTOR {
+            serial_irq();
         } else if vec == apic::TIMER_VECTOR as u32 {
             apic::eoi();
             hv.arch.timer_armed = 0;
@@ -182,12 +197,62 @@ pub fn crash_domain(hv: &mut Hv, d: DomId) {
     let _ = hypercall::shutdown(hv, d, SHUTDOWN_crash);
 }
 
+/// The COM1 receive interrupt (IRQ 4 through the 8259, remapped to 0x24).
+const SERIAL_VECTOR: u32 = 0x24;
+
+/// Set when console input arrived; the entry path tells dom0.
+static CONSOLE_INPUT: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// Queues received bytes and acknowledges the 8259.
+fn serial_irq() {
+    if super::serial::Serial::drain_rx() {
+        CONSOLE_INPUT.store(true, core::sync::atomic::Ordering::SeqCst);
+    }
+    cpu::outb(0x20, 0x20);
+}
+
+/// Tells dom0 about console input (`VIRQ_CONSOLE`, as Xen does).
+fn notify_console_input(hv: &mut Hv) {
+    if CONSOLE_INPUT.swap(false, core::sync::atomic::Ordering::SeqCst) {
+        crate::common::event::send_global_virq(hv, DomId::DOM0, pv_abi::abi::xen::VIRQ_CONSOLE);
+    }
+}
+
 /// Decides what runs next and makes `regs` (the frame at the top of the
 /// stack) that vCPU's state, then delivers a pending event upcall and arms
 /// the timer. Returns to the entry stub, which restores the frame. With
 /// nothing to run it idles (`hlt`) until an interrupt makes something
 /// runnable.
 fn leave(hv: &mut Hv, regs: &mut CpuUserRegs) {
+    // The common case: nothing happened that needs a decision; the current
+    // vCPU goes on. One domain lookup, a few flag tests.
+    if hv.exit.is_none()
+        && !hv.sched.need_resched
+        && !hv.sched.rearm
+        && hv.frames.implicit_grant_unmaps == 0
+        && !hv.frames.orphan_freed
+        && !CONSOLE_INPUT.load(core::sync::atomic::Ordering::Relaxed)
+    {
+        if let Some((d, v)) = hv.current {
+            let on = hv.domains.get(d).and_then(|dom| {
+                let vc = dom.vcpus.get(v as usize)?;
+                let ok = dom.state == DomainState::Running && vc.state == VcpuState::Runnable && !dom.sched.parked();
+                ok.then_some((vc.vcpu_info, vc.arch.event_callback.address))
+            });
+            if let Some(((m, off), cb)) = on {
+                use core::sync::atomic::Ordering;
+                let pending = hv.phys.atomic_u8(m, off + vcpu_info::PENDING).load(Ordering::SeqCst) != 0;
+                if !pending || cb == 0 || hv.phys.atomic_u8(m, off + vcpu_info::MASK).load(Ordering::SeqCst) != 0 {
+                    return;
+                }
+            }
+        }
+    }
+    leave_slow(hv, regs);
+}
+
+/// [`leave`] when something may need deciding.
+fn leave_slow(hv: &mut Hv, regs: &mut CpuUserRegs) {
     let mut warned = false;
     loop {
         if let Some(exit) = hv.exit {
@@ -203,6 +268,7 @@ fn leave(hv: &mut Hv, regs: &mut CpuUserRegs) {
                 }
             }
         }
+        notify_console_input(hv);
         if hv.frames.orphan_freed {
             hv.frames.orphan_freed = false;
             domctl::reap_all(hv);
@@ -211,6 +277,7 @@ fn leave(hv: &mut Hv, regs: &mut CpuUserRegs) {
         if cur_ok && !hv.sched.need_resched {
             break;
         }
+        hv.sched.rearm = true;
         let now = time::now(hv);
         time::run_timers(hv, now);
         match sched::schedule(hv, now) {
@@ -260,8 +327,11 @@ fn leave(hv: &mut Hv, regs: &mut CpuUserRegs) {
         }
     }
     deliver_upcall(hv, regs);
-    let now = time::now(hv);
-    arm_timer(hv, sched::next_deadline(hv), now);
+    if hv.sched.rearm {
+        hv.sched.rearm = false;
+        let now = time::now(hv);
+        arm_timer(hv, sched::next_deadline(hv), now);
+    }
 }
 
 /// Arms the APIC timer for `deadline` (system time) unless it is already

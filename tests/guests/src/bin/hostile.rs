@@ -183,7 +183,8 @@ fn storm_one(r: &mut Rng, t: &Targets) -> Option<(u32, i64)> {
             let calls = unsafe { core::slice::from_raw_parts_mut(t.buf as *mut [u64; 8], 128) };
             for c in calls.iter_mut() {
                 let op = c[0] as u32;
-                let bad = [nr::iret, nr::sched_op_compat, nr::fpu_taskswitch, nr::sched_op, nr::vcpu_op];
+                let bad =
+                    [nr::iret, nr::sched_op_compat, nr::fpu_taskswitch, nr::sched_op, nr::vcpu_op, nr::set_debugreg];
                 if c[0] > u32::MAX as u64 || bad.contains(&op) || op == nr::mmuext_op || op == nr::console_io {
                     c[0] = nr::xen_version as u64;
                 }
@@ -235,7 +236,7 @@ fn main(si: &'static StartInfo) -> ! {
         text: pv_abi::kernel::KERNEL_VIRT_BASE,
         max_mfn: hypercall::memory_op(pv_abi::abi::memory::XENMEM_maximum_ram_page, &mut 0u64).unwrap_or(0x10000),
     };
-    targeted(&m, &t);
+    targeted(&m, &t, si.flags & SIF_PRIVILEGED != 0);
 
     let seed = si.cmdline().trim().parse::<u64>().unwrap_or(0x5eed_1234_abcd_0001);
     let n: u64 = 100_000;
@@ -278,7 +279,7 @@ fn main(si: &'static StartInfo) -> ! {
 }
 
 /// Deliberate attacks, each with the answer Xen gives.
-fn targeted(m: &Mem, t: &Targets) {
+fn targeted(m: &Mem, t: &Targets, privileged: bool) {
     let l4 = m.boot_l4_mfn();
     let uvm = |va: u64, v: u64| {
         // SAFETY: every one of these is refused.
@@ -296,7 +297,10 @@ fn targeted(m: &Mem, t: &Targets) {
     check_eq!(NAME, mmu1(up, DomId::SELF), Err((0, Errno(EINVAL))), "write hypervisor memory");
     let up = MmuUpdate { ptr: (0x200 << 12) | MMU_MACHPHYS_UPDATE as u64, val: 5 };
     check_eq!(NAME, mmu1(up, DomId::SELF), Err((0, Errno(EINVAL))), "M2P entry of a hypervisor frame");
-    check_eq!(NAME, mmu1(up, DomId(5)), Err((0, Errno(ESRCH))), "foreign domain that does not exist");
+    // A privileged caller learns the domain does not exist; anyone else
+    // may not name a foreign domain at all.
+    let foreign = if privileged { ESRCH } else { EPERM };
+    check_eq!(NAME, mmu1(up, DomId(5)), Err((0, Errno(foreign))), "foreign domain that does not exist");
     // A GDT frame holding a TSS descriptor is refused; all-zero is fine.
     let g = t.own[1];
     let tss = (0x0000_8900_0000_0067u64, 0u64);
@@ -325,5 +329,14 @@ fn targeted(m: &Mem, t: &Targets) {
     check_eq!(NAME, unsafe { hypercall::mmu_update(big, DomId::SELF) }, Ok(()), "512 M2P updates");
     let table = [TrapInfo { vector: 3, flags: 0, cs: 0, _pad: 0, address: 0x8000_0000_0000_0000 }, TrapInfo::default()];
     check_eq!(NAME, hypercall::set_trap_table(&table), Err(Errno(EINVAL)), "non-canonical trap handler");
+    // A write watchpoint on a buffer the hypervisor then writes for us:
+    // the hit happens in the hypervisor, which must shrug it off.
+    check_eq!(NAME, hypercall::set_debugreg(0, t.buf), Ok(0), "watchpoint address");
+    // L0, RW0 = write, LEN0 = 8 bytes.
+    check_eq!(NAME, hypercall::set_debugreg(7, 0x401 | (0b1101 << 16)), Ok(0), "arm the watchpoint");
+    // SAFETY: the sacrificial buffer takes the 16-byte extraversion.
+    let r = unsafe { hypercall::hypercall2(nr::xen_version, pv_abi::abi::version::XENVER_extraversion as u64, t.buf) };
+    check_eq!(NAME, r, 0, "a hypercall writing to the watched buffer");
+    check_eq!(NAME, hypercall::set_debugreg(7, 0x400), Ok(0), "disarm");
     kprintln!("{NAME}: targeted attacks refused");
 }

@@ -15,7 +15,6 @@
 //! frame base is 16-byte aligned. A frame that cannot be written (bad guest
 //! stack) crashes the domain.
 
-use super::{set_upcall_mask, upcall_mask};
 use crate::arch::x86_64::emul::flags;
 use crate::common::guest_mem::GuestMem;
 use crate::common::Hv;
@@ -49,28 +48,42 @@ pub fn frame(
     segs: Option<[u16; 4]>,
 ) -> Frame {
     let mut f = Frame { words: [0; 13], len: 0 };
-    let mut push = |w: u64| {
-        f.words[f.len] = w;
-        f.len += 1;
-    };
-    push(regs.rcx);
-    push(regs.r11);
+    f.len = frame_into(&mut f.words, regs, from_kernel, saved_mask, error, segs);
+    f
+}
+
+/// [`frame`] into `w`; returns the number of words.
+#[inline(always)]
+fn frame_into(
+    w: &mut [u64; 13],
+    regs: &CpuUserRegs,
+    from_kernel: bool,
+    saved_mask: u8,
+    error: Option<u32>,
+    segs: Option<[u16; 4]>,
+) -> usize {
+    w[0] = regs.rcx;
+    w[1] = regs.r11;
+    let mut n = 2;
     if let Some(s) = segs {
-        for sel in s {
-            push(sel as u64);
-        }
+        w[2] = s[0] as u64;
+        w[3] = s[1] as u64;
+        w[4] = s[2] as u64;
+        w[5] = s[3] as u64;
+        n = 6;
     }
     if let Some(e) = error {
-        push(e as u64);
+        w[n] = e as u64;
+        n += 1;
     }
-    push(regs.rip);
     let cs = if from_kernel { regs.cs & !3 } else { regs.cs };
-    push(cs as u64 | (saved_mask as u64) << 32);
     let rflags = (regs.rflags & !flags::IF) | if saved_mask == 0 { flags::IF } else { 0 };
-    push(rflags);
-    push(regs.rsp);
-    push(regs.ss as u64);
-    f
+    w[n] = regs.rip;
+    w[n + 1] = cs as u64 | (saved_mask as u64) << 32;
+    w[n + 2] = rflags;
+    w[n + 3] = regs.rsp;
+    w[n + 4] = regs.ss as u64;
+    n + 5
 }
 
 /// What kind of delivery this is (it decides a few flag details).
@@ -113,26 +126,31 @@ pub fn deliver<M: GuestMem>(
     if handler == 0 {
         return Err(Undeliverable("no handler registered"));
     }
-    let from_kernel = hv.domains.get(d).expect("domain").vcpus[v as usize].arch.kernel_mode;
-    let saved_mask = upcall_mask(hv, d, v);
+    let vc = &hv.domains.get(d).expect("domain").vcpus[v as usize];
+    let (from_kernel, has_kernel_table, kernel_sp) =
+        (vc.arch.kernel_mode, vc.arch.cr3_kernel.0 != 0, vc.arch.kernel_sp);
+    let (info, off) = vc.vcpu_info;
+    let mask = hv.phys.atomic_u8(info, off + super::vcpu_info::MASK);
+    let saved_mask = mask.load(core::sync::atomic::Ordering::Relaxed);
     let mut sp = if from_kernel {
         regs.rsp
     } else {
-        if hv.domains.get(d).expect("domain").vcpus[v as usize].arch.cr3_kernel.0 == 0 {
+        if !has_kernel_table {
             return Err(Undeliverable("no kernel page table"));
         }
         toggle_guest_mode(hv, d, v);
-        hv.domains.get(d).expect("domain").vcpus[v as usize].arch.kernel_sp
+        kernel_sp
     };
     let (error, segs) = match kind {
         Kind::Trap(e) => (e, None),
         Kind::Failsafe(s) => (None, Some(s)),
         _ => (None, None),
     };
-    let f = frame(regs, from_kernel, saved_mask, error, segs);
+    let mut words = [0u64; 13];
+    let n = frame_into(&mut words, regs, from_kernel, saved_mask, error, segs);
     sp &= !15;
-    sp = sp.wrapping_sub(8 * f.len as u64);
-    if mem.copy_to(sp, f.as_slice().as_bytes()).is_err() {
+    sp = sp.wrapping_sub(8 * n as u64);
+    if mem.copy_to(sp, words[..n].as_bytes()).is_err() {
         return Err(Undeliverable("cannot write the bounce frame on the guest stack"));
     }
     regs.rsp = sp;
@@ -145,7 +163,7 @@ pub fn deliver<M: GuestMem>(
     }
     regs.rflags = (regs.rflags & !clear) | flags::IF;
     if mask_events {
-        set_upcall_mask(hv, d, v, 1);
+        hv.phys.atomic_u8(info, off + super::vcpu_info::MASK).store(1, core::sync::atomic::Ordering::Relaxed);
     }
     Ok(())
 }

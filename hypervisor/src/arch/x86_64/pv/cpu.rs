@@ -4,7 +4,7 @@
 
 use super::bounce::toggle_guest_mode;
 use super::traps::crash;
-use super::{set_upcall_mask, Callback};
+use super::Callback;
 use crate::arch::x86_64::emul::flags;
 use crate::arch::x86_64::layout::guest_range_ok;
 use crate::common::guest_mem::{GuestMem, GuestPtr};
@@ -256,7 +256,9 @@ pub fn do_iret<M: GuestMem>(ctx: &mut Ctx<'_, M>, _a: [u64; 5]) -> HcResult {
     r.rflags = (f.rflags & !(flags::IOPL | flags::VM | flags::NT)) | flags::IF;
     r.rsp = f.rsp;
     r.ss = fixup_selector(f.ss as u16);
-    set_upcall_mask(ctx.hv, d, v, (f.rflags & flags::IF == 0) as u8);
+    let (m, off) = ctx.hv.domains.get(d).ok_or(Errno(ESRCH))?.vcpus[v as usize].vcpu_info;
+    let mask = (f.rflags & flags::IF == 0) as u8;
+    ctx.hv.phys.atomic_u8(m, off + super::vcpu_info::MASK).store(mask, core::sync::atomic::Ordering::Relaxed);
     Ok(f.rax as i64)
 }
 

@@ -56,17 +56,9 @@ pub fn validate_descriptor_page(m: &mut Mm<'_>, mfn: Mfn) -> Result<(), Errno> {
 }
 
 fn mm<'a, M: GuestMem>(ctx: &'a mut Ctx<'_, M>) -> Mm<'a> {
-    let dom = ctx.dom;
-    let hv = &mut *ctx.hv;
-    Mm {
-        frames: &mut hv.frames,
-        phys: &mut hv.phys,
-        idle_l4: hv.arch.idle_l4,
-        tlb: hv.hw,
-        pg_owner: dom,
-        allow_cache_attrs: false,
-        need_flush: false,
-    }
+    let mut m = Mm::of(ctx.hv, ctx.dom);
+    m.allow_cache_attrs = false;
+    m
 }
 
 /// `set_gdt(frames, entries)`.
@@ -176,6 +168,7 @@ pub fn set_ldt(hv: &mut Hv, d: DomId, v: u32, base: u64, ents: u32) -> Result<()
         }
         *f = pte::mfn(e);
     }
+    // Field borrows (not `Mm::of`): the vCPU is updated while `m` lives.
     let mut m = Mm {
         frames: &mut hv.frames,
         phys: &mut hv.phys,

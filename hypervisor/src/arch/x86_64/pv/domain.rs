@@ -13,7 +13,7 @@ use super::Callback;
 use crate::arch::x86_64::layout::guest_range_ok;
 use crate::arch::x86_64::mm::Mm;
 use crate::common::domain::{FpuState, VcpuState};
-use crate::common::frame::{PageFlags, PageType};
+use crate::common::frame::{Owner, PageFlags, PageType};
 use crate::common::Hv;
 use pv_abi::abi::arch_x86::*;
 use pv_abi::abi::errno::*;
@@ -256,11 +256,13 @@ pub fn relinquish_vcpu(hv: &mut Hv, d: DomId, v: u32) {
 
 /// Unpins every table `d` pinned (its tables are then devalidated unless
 /// something else still uses them).
-pub fn unpin_all(hv: &mut Hv, d: DomId) {
-    let pinned: alloc::vec::Vec<Mfn> = hv
-        .frames
-        .frames_of(d)
-        .filter(|&m| hv.frames.get(m).is_some_and(|p| p.flags().contains(PageFlags::PINNED)))
+pub fn unpin_all(hv: &mut Hv, d: DomId, frames: &[Mfn]) {
+    let pinned: alloc::vec::Vec<Mfn> = frames
+        .iter()
+        .copied()
+        .filter(|&m| {
+            hv.frames.get(m).is_some_and(|p| p.owner() == Owner::Domain(d) && p.flags().contains(PageFlags::PINNED))
+        })
         .collect();
     let mut mm = Mm::of(hv, d);
     for m in pinned {

@@ -369,16 +369,7 @@ pub fn ptwr<M: GuestMem>(
     );
     if let Some(newv) = res.mem {
         let new_word = emul::merge(old_word, off, size, newv);
-        let privileged = hv.domains.get(d).is_some_and(|x| x.privileged);
-        let mut m = Mm {
-            frames: &mut hv.frames,
-            phys: &mut hv.phys,
-            idle_l4: hv.arch.idle_l4,
-            tlb: hv.hw,
-            pg_owner: d,
-            allow_cache_attrs: privileged,
-            need_flush: false,
-        };
+        let mut m = Mm::of(hv, d);
         let r = m.mod_entry(target, ((ea & 0xfff) >> 3) as usize, new_word, false);
         m.finish();
         if r.is_err() {
@@ -507,16 +498,7 @@ mod tests {
         p.write_u64(Mfn(22), 0, l1e(23, 3));
         p.write_u64(Mfn(21), 0, l1e(22, 3));
         p.write_u64(Mfn(20), 0, l1e(21, 3));
-        let hv = &mut t.hv;
-        let mut m = Mm {
-            frames: &mut hv.frames,
-            phys: &mut hv.phys,
-            idle_l4: Mfn(0),
-            tlb: hv.hw,
-            pg_owner: DOM,
-            allow_cache_attrs: false,
-            need_flush: false,
-        };
+        let mut m = Mm::of(&mut t.hv, DOM);
         m.get_page_and_type(Mfn(20), DOM, PageType::L4).unwrap();
         t.vcpu_mut().arch.cr3_kernel = Mfn(20);
     }

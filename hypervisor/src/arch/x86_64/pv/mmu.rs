@@ -55,17 +55,11 @@ fn owners<M: GuestMem>(ctx: &Ctx<'_, M>, foreigndom: u64) -> Result<(DomId, DomI
 
 /// The MMU context for an operation by the current caller.
 fn mm<'a, M: GuestMem>(ctx: &'a mut Ctx<'_, M>, pg_owner: DomId) -> Mm<'a> {
+    // Cache attributes and I/O memory follow the caller's privilege.
     let privileged = ctx.hv.domains.get(ctx.dom).is_some_and(|d| d.privileged);
-    let hv = &mut *ctx.hv;
-    Mm {
-        frames: &mut hv.frames,
-        phys: &mut hv.phys,
-        idle_l4: hv.arch.idle_l4,
-        tlb: hv.hw,
-        pg_owner,
-        allow_cache_attrs: privileged,
-        need_flush: false,
-    }
+    let mut m = Mm::of(ctx.hv, pg_owner);
+    m.allow_cache_attrs = privileged;
+    m
 }
 
 /// One `mmu_update` request.
