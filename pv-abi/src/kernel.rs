@@ -92,12 +92,51 @@ impl fmt::Write for HvConsole {
     }
 }
 
+/// Collects formatted output so that one `kprint!`/`kprintln!` reaches the
+/// hypervisor as one `console_io` call (up to 256 bytes at a time): its
+/// line is not split by other output.
+pub struct LineBuf {
+    buf: [u8; 256],
+    len: usize,
+}
+
+impl Default for LineBuf {
+    fn default() -> Self {
+        LineBuf { buf: [0; 256], len: 0 }
+    }
+}
+
+impl LineBuf {
+    /// Writes out what is collected.
+    pub fn flush(&mut self) {
+        if self.len > 0 {
+            let _ = hypercall::console_write(&self.buf[..self.len]);
+            self.len = 0;
+        }
+    }
+}
+
+impl fmt::Write for LineBuf {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        for chunk in s.as_bytes().chunks(self.buf.len()) {
+            if self.len + chunk.len() > self.buf.len() {
+                self.flush();
+            }
+            self.buf[self.len..self.len + chunk.len()].copy_from_slice(chunk);
+            self.len += chunk.len();
+        }
+        Ok(())
+    }
+}
+
 /// Prints to the hypervisor console.
 #[macro_export]
 macro_rules! kprint {
     ($($arg:tt)*) => {{
         use core::fmt::Write as _;
-        let _ = write!($crate::kernel::HvConsole, $($arg)*);
+        let mut b = $crate::kernel::LineBuf::default();
+        let _ = write!(b, $($arg)*);
+        b.flush();
     }};
 }
 
@@ -106,7 +145,9 @@ macro_rules! kprint {
 macro_rules! kprintln {
     ($($arg:tt)*) => {{
         use core::fmt::Write as _;
-        let _ = writeln!($crate::kernel::HvConsole, $($arg)*);
+        let mut b = $crate::kernel::LineBuf::default();
+        let _ = writeln!(b, $($arg)*);
+        b.flush();
     }};
 }
 

@@ -20,7 +20,7 @@ fn dom0_banner_shell_and_clean_poweroff_from_the_archive() {
         Outcome::Code(qemu_exit::SUCCESS),
         &[
             "(XEN) Xen-compatible PV hypervisor",
-            "(d0) dom0: running on Xen 4.17-rust (xen-3.0-x86_64)",
+            "\ndom0: running on Xen 4.17-rust (xen-3.0-x86_64)",
             "privileged=true",
             "xenstored up",
             "dom0# poweroff",

@@ -60,13 +60,33 @@ pub fn with_ring<R>(f: impl FnOnce(&ConsoleRing) -> R) -> R {
     f(&RING.lock())
 }
 
+/// Whether the last byte written ended a line (the hypervisor's own lines
+/// start on a fresh one even after dom0's raw output, e.g. a prompt).
+static AT_LINE_START: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(true);
+
 /// Writes bytes to the serial port and the history.
 pub fn write_raw(b: &[u8]) {
+    let Some(&last) = b.last() else { return };
     if let Some(s) = SINK.get() {
         s.write_bytes(b);
     }
     if let Some(mut r) = RING.try_lock() {
         r.push(b);
+    }
+    AT_LINE_START.store(last == b'\n', Ordering::Relaxed);
+}
+
+/// The hardware domain's console output, as Xen writes it: raw, without a
+/// prefix or line buffering (it owns the console; its shell's prompt and
+/// echo must show at once).
+pub fn write_dom0(b: &[u8]) {
+    write_raw(b);
+}
+
+/// Starts a new line if raw output left one open.
+fn fresh_line() {
+    if !AT_LINE_START.load(Ordering::Relaxed) {
+        write_raw(b"\n");
     }
 }
 
@@ -113,6 +133,7 @@ impl log::Log for Logger {
             log::Level::Warn => "WARN: ",
             _ => "",
         };
+        fresh_line();
         match log_context() {
             Some((d, v)) => print_fmt(format_args!("(XEN) d{}v{} {}{}\n", d.0, v, lvl, r.args())),
             None => print_fmt(format_args!("(XEN) {}{}\n", lvl, r.args())),
@@ -164,6 +185,7 @@ impl GuestConsole {
     /// Prints whatever is buffered as a line.
     pub fn flush(&mut self, dom: DomId) {
         let text = core::str::from_utf8(&self.line[..self.len]).unwrap_or("");
+        fresh_line();
         print_fmt(format_args!("(d{}) {}\n", dom.0, text));
         self.len = 0;
     }

@@ -178,7 +178,9 @@ fn do_console_io<M: GuestMem>(ctx: &mut Ctx<'_, M>, a: [u64; 5]) -> HcResult {
                 let n = (count - done).min(chunk.len() as u64) as usize;
                 ctx.mem.copy_from(buf.wrapping_add(done), &mut chunk[..n])?;
                 let dom = ctx.dom;
-                if let Some(d) = ctx.hv.domains.get_mut(dom) {
+                if dom == DomId::DOM0 && is_privileged(ctx) {
+                    crate::common::console::write_dom0(&chunk[..n]);
+                } else if let Some(d) = ctx.hv.domains.get_mut(dom) {
                     d.console.write(dom, &chunk[..n]);
                 }
                 done += n as u64;
