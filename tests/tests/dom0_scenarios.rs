@@ -153,3 +153,24 @@ fn unknown_scenario_fails_on_ours() {
     let run = on_ours("test=nonsense");
     run.expect(Outcome::Code(qemu_exit::TEST_FAIL), &["dom0: nonsense: FAIL: unknown scenario 'nonsense'"]);
 }
+
+/// `cargo xtask bench`'s scenario still runs (with small counts) and
+/// prints every figure it reports.
+const BENCH: &[&str] = &[
+    "bench: evtchn_round_trip ",
+    "bench: grant_map_unmap ",
+    "bench: grant_copy_4k ",
+    "bench: create_to_first_instruction_ns ",
+    "bench: domain_create_run_destroy ",
+    "bench: domain_create_destroy ",
+];
+
+#[test]
+fn bench_scenario_on_ours() {
+    expect_pass(&on_ours("test=bench+count=2+events=100+grants=50"), "bench", BENCH);
+}
+
+#[test]
+fn bench_scenario_on_real_xen() {
+    expect_pass(&on_real_xen("test=bench+count=2+events=100+grants=50"), "bench", BENCH);
+}
