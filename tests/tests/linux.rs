@@ -55,3 +55,38 @@ fn linux_as_dom0_reads_the_serial_console_and_powers_off() {
     run.expect(Outcome::Code(qemu_exit::SUCCESS), &expect);
     assert!(!run.serial.contains("Kernel panic"), "{}", run.serial);
 }
+
+/// The north-star path: our dom0's shell creates Debian's Linux as a PV
+/// domU from `/etc/xen/debian.cfg` (xenstore, console back-end, the
+/// toolstack's builder), `xl console` shows it reaching user space, and
+/// `xl list` shows it shut down (on_poweroff = "preserve").
+#[test]
+fn linux_as_a_domu_created_by_xl_in_our_dom0() {
+    let mut q = Qemu::hypervisor(artifact("boot-linux.cpio")).append("dom0_mem=256M");
+    q.mem_mib = 1024;
+    q.timeout = Duration::from_secs(180);
+    let run = q.run_with(&[
+        ("type `help`", "xl create /etc/xen/debian.cfg\r"),
+        ("Parsing config from /etc/xen/debian.cfg", "xl console debian\r"),
+        ("init: PASS, powering off", "\x1d"),
+        ("has shut down (poweroff)", "xl list\r"),
+        ("---s--", "poweroff\r"),
+    ]);
+    run.expect(
+        Outcome::Code(qemu_exit::SUCCESS),
+        &[
+            "Linux version 6.1.",
+            "Xen version: 4.17-rust",
+            "Grant tables using version 1 layout",
+            "Run /init as init process",
+            "init: hello from Linux userspace: Linux 6.1.",
+            "init: PASS, powering off",
+        ],
+    );
+    let listed = run.serial.lines().any(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        f.len() >= 5 && f[0] == "debian" && f[2] == "256" && f[4] == "---s--"
+    });
+    assert!(listed, "xl list shows debian shut down with 256 MiB: {}", run.serial);
+    assert!(!run.serial.contains("Kernel panic"), "{}", run.serial);
+}

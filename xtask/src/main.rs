@@ -144,14 +144,8 @@ fn build() -> Result<PathBuf> {
         .run()?;
     step("packing the boot archive");
     let dir = kernel_dir();
-    let mut w = ArchiveWriter::new();
-    w.dir("boot").file("boot/dom0", &std::fs::read(dir.join("dom0"))?).dir("boot/guests");
-    for g in GUESTS {
-        w.file(&format!("boot/guests/{g}"), &std::fs::read(dir.join(g))?);
-    }
-    pack_dom0_tree(&mut w)?;
     let archive = dir.join("boot.cpio");
-    std::fs::write(&archive, w.finish())?;
+    std::fs::write(&archive, base_archive()?.finish())?;
     build_dom0_xen(&sh, &dir)?;
     let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
     eprintln!(
@@ -217,14 +211,48 @@ fn xl_socket() -> PathBuf {
     root().join("target/xl.sock")
 }
 
+/// The boot archive's contents: dom0, the test guests, dom0's tree
+/// (`etc/xen/*.cfg`).
+fn base_archive() -> Result<ArchiveWriter> {
+    let dir = kernel_dir();
+    let mut w = ArchiveWriter::new();
+    w.dir("boot").file("boot/dom0", &std::fs::read(dir.join("dom0"))?).dir("boot/guests");
+    for g in GUESTS {
+        w.file(&format!("boot/guests/{g}"), &std::fs::read(dir.join(g))?);
+    }
+    pack_dom0_tree(&mut w)?;
+    Ok(w)
+}
+
+/// Memory dom0 gets when its archive carries Debian's Linux (~70 MiB of it
+/// live in dom0's memory as its boot module), and the machine's.
+const LINUX_DOM0_MEM: &str = "dom0_mem=256M";
+const LINUX_MACHINE_MIB: u32 = 1024;
+
 fn run(extra: &[String]) -> Result<i32> {
     use std::io::IsTerminal;
     let sh = Shell::new()?;
     ensure_tool(&sh, "qemu-system-x86_64", "qemu-system-x86")?;
-    let archive = build()?;
+    let mut archive = build()?;
+    let mut append = extra.join(" ");
+    let mut mem = None;
+    // The north-star guest: Debian's Linux, `xl create /etc/xen/debian.cfg`.
+    match build_linux_archive(&sh) {
+        Ok(_) => {
+            archive = kernel_dir().join("boot-linux.cpio");
+            if !append.contains("dom0_mem=") {
+                append = format!("{LINUX_DOM0_MEM} {append}");
+            }
+            mem = Some(LINUX_MACHINE_MIB);
+        }
+        Err(e) => eprintln!("xtask: no Linux guest in this run ({e}); /etc/xen/debian.cfg is absent"),
+    }
     let socket = xl_socket();
     let mut q = qemu_tests::Qemu::hypervisor(archive).with_xl_socket(&socket);
-    q.append = extra.join(" ");
+    q.append = append.trim().to_string();
+    if let Some(m) = mem {
+        q.mem_mib = m;
+    }
     step(&format!(
         "booting in QEMU (serial console below); the host's xl: `cargo xtask xl <args>` (socket {})",
         socket.display()
@@ -388,10 +416,22 @@ fn build_linux_archive(sh: &Shell) -> Result<PathBuf> {
         "cc -static -nostdlib -O2 -fno-builtin -fno-tree-loop-distribute-patterns -fno-stack-protector -fno-asynchronous-unwind-tables -o {init} {src}"
     )
     .run()?;
+    let init = std::fs::read(&init)?;
+    let vmlinux = std::fs::read(&vmlinux)?;
+    // Linux alone (boot-one-guest mode or as dom0): the archive is its initramfs.
     let mut w = ArchiveWriter::new();
-    w.executable("init", &std::fs::read(&init)?).dir("boot").file("boot/linux", &std::fs::read(&vmlinux)?);
+    w.executable("init", &init).dir("boot").file("boot/linux", &vmlinux);
     let archive = kernel_dir().join("linux.cpio");
     std::fs::write(&archive, w.finish())?;
+    // Linux as a domU of our dom0: the boot archive plus the kernel, its
+    // initramfs and /etc/xen/debian.cfg.
+    let mut initrd = ArchiveWriter::new();
+    initrd.executable("init", &init);
+    let mut w = base_archive()?;
+    w.file("boot/linux", &vmlinux)
+        .file("boot/linux-initrd.cpio", &initrd.finish())
+        .file("etc/xen/debian.cfg", &std::fs::read(root().join("tests/linux/debian.cfg"))?);
+    std::fs::write(kernel_dir().join("boot-linux.cpio"), w.finish())?;
     Ok(archive)
 }
 

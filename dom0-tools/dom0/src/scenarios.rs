@@ -439,7 +439,8 @@ fn bench(ts: &mut Toolstack, o: &Opts<'_>) -> Result {
         let entry = figure(ts, id, "ns at entry")?;
         ts.destroy(id)?;
         if i > 0 {
-            to_first += entry.checked_sub(t0).ok_or_else(|| Error::Msg("the guest started before dom0 asked".into()))?;
+            to_first +=
+                entry.checked_sub(t0).ok_or_else(|| Error::Msg("the guest started before dom0 asked".into()))?;
         }
     }
     report("create_to_first_instruction_ns", to_first / n);
