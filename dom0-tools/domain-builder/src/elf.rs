@@ -27,6 +27,9 @@ pub enum ElfError {
     BadAddresses(&'static str),
     /// No Xen notes at all: not a PV kernel.
     NotXenKernel,
+    /// An x86 boot image (bzImage): its compressed ELF must be unpacked
+    /// first (`cargo xtask` packs Debian's kernel as the ELF `vmlinux`).
+    BzImage,
 }
 
 impl fmt::Display for ElfError {
@@ -39,6 +42,10 @@ impl fmt::Display for ElfError {
             ElfError::UnknownFeature(n) => write!(f, "FEATURES note names unknown feature '{n}'"),
             ElfError::BadAddresses(why) => write!(f, "kernel addresses rejected: {why}"),
             ElfError::NotXenKernel => write!(f, "kernel has no Xen ELF notes (not a PV kernel)"),
+            ElfError::BzImage => write!(
+                f,
+                "kernel is a bzImage: unpack its vmlinux first (e.g. the xz stream after the setup code)"
+            ),
         }
     }
 }
@@ -171,6 +178,10 @@ pub fn parse_features(s: &str) -> Result<Features, ElfError> {
 
 /// Parses and checks a PV kernel image.
 pub fn parse(data: &[u8]) -> Result<KernelParams<'_>, ElfError> {
+    // The x86 boot protocol's "HdrS" signature at 0x202.
+    if data.get(0x202..0x206) == Some(b"HdrS") {
+        return Err(ElfError::BzImage);
+    }
     let hdr = FileHeader64::<LE>::parse(data).map_err(|_| ElfError::NotElf64("bad ELF header"))?;
     if hdr.e_ident().class != ELFCLASS64 {
         return Err(ElfError::NotElf64("not ELF64"));
@@ -438,6 +449,15 @@ pub(crate) mod tests {
         assert_eq!(parse(&img).unwrap_err(), ElfError::NotXenKernel);
         assert!(matches!(parse(b"\x7fELF").unwrap_err(), ElfError::NotElf64(_)));
         assert!(matches!(parse(&[]).unwrap_err(), ElfError::NotElf64(_)));
+    }
+
+    #[test]
+    fn a_bzimage_is_named_as_such() {
+        let mut img = vec![0u8; 0x400];
+        img[0x202..0x206].copy_from_slice(b"HdrS");
+        let e = parse(&img).err().expect("refused");
+        assert_eq!(e, ElfError::BzImage);
+        assert!(e.to_string().contains("bzImage"));
     }
 
     #[test]
