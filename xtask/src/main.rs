@@ -383,10 +383,7 @@ fn ensure_linux(sh: &Shell) -> Result<PathBuf> {
         None => return Err("apt-cache does not know linux-image-amd64 (6.1): run sudo apt-get update".into()),
     };
     fetch_deb(sh, &dir, &pkg)?;
-    let vmlinuz = std::fs::read_dir(dir.join("unpacked/boot"))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("vmlinuz-")))
-        .ok_or("no boot/vmlinuz-* in the kernel package")?;
+    let vmlinuz = debian_vmlinuz()?;
     // A bzImage carries its kernel as an xz stream after the setup code.
     let image = std::fs::read(&vmlinuz)?;
     let magic = [0xfd, b'7', b'z', b'X', b'Z', 0];
@@ -400,6 +397,14 @@ fn ensure_linux(sh: &Shell) -> Result<PathBuf> {
     std::fs::write(&vmlinux, out)?;
     std::fs::remove_file(&xz)?;
     Ok(vmlinux)
+}
+
+/// Debian's bzImage as shipped (`target/linux/unpacked/boot/vmlinuz-*`).
+fn debian_vmlinuz() -> Result<PathBuf> {
+    std::fs::read_dir(root().join("target/linux/unpacked/boot"))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("vmlinuz-")))
+        .ok_or_else(|| "no boot/vmlinuz-* in target/linux/unpacked".into())
 }
 
 /// The Linux test archive: `/init` (tests/linux/init.c, static, no libc)
@@ -429,8 +434,10 @@ fn build_linux_archive(sh: &Shell) -> Result<PathBuf> {
     initrd.executable("init", &init);
     let mut w = base_archive()?;
     w.file("boot/linux", &vmlinux)
+        .file("boot/vmlinuz", &std::fs::read(debian_vmlinuz()?)?)
         .file("boot/linux-initrd.cpio", &initrd.finish())
-        .file("etc/xen/debian.cfg", &std::fs::read(root().join("tests/linux/debian.cfg"))?);
+        .file("etc/xen/debian.cfg", &std::fs::read(root().join("tests/linux/debian.cfg"))?)
+        .file("etc/xen/debian-elf.cfg", &std::fs::read(root().join("tests/linux/debian-elf.cfg"))?);
     std::fs::write(kernel_dir().join("boot-linux.cpio"), w.finish())?;
     Ok(archive)
 }

@@ -3,6 +3,7 @@
 //! The dom0 kernel (`src/main.rs`) is a bare-metal PV kernel; the logic
 //! here is pure, has no `unsafe` code and is tested on the host:
 //!
+//! - [`bzimage`]: unpacking the ELF kernel from an x86 boot image (xz);
 //! - [`cmdline`]: dom0's `key=value` command line, and how the real-Xen
 //!   variant finds its own options inside Xen's command line;
 //! - [`conback`]: the console back-end's ring arithmetic, line assembly
@@ -13,6 +14,7 @@
 
 extern crate alloc;
 
+pub mod bzimage;
 pub mod cmdline;
 pub mod conback;
 pub mod lineedit;

@@ -28,7 +28,7 @@ mod uart;
 mod xc;
 mod xl;
 
-use dom0::{cmdline, conback};
+use dom0::{bzimage, cmdline, conback};
 use domain_builder::archive;
 use pv_abi::abi::features::XENFEAT_dom0;
 use pv_abi::abi::xen::{cstr, StartInfo, SIF_INITDOMAIN, SIF_PRIVILEGED};

@@ -41,9 +41,10 @@ use pv_abi::abi::xen::{StartInfo, VIRQ_CONSOLE};
 use pv_abi::{hypercall, kprintln, Port};
 use toolstack::protocol::{Server, ServerEvent};
 
-/// Most heap pages dom0 maps for itself (32 MiB): console logs, xenstore,
-/// kernels sent by the host.
-const MAX_HEAP_PAGES: u64 = 8192;
+/// Most heap pages dom0 maps for itself (256 MiB, bounded by its free
+/// frames): console logs, xenstore, kernels sent by the host, and a
+/// bzImage's unpacked kernel (Debian's is 64 MiB, plus the xz dictionary).
+const MAX_HEAP_PAGES: u64 = 65536;
 /// Frames left unmapped for window and table pages.
 const SPARE_FRAMES: u64 = 64;
 /// The shell's prompt.
@@ -83,7 +84,9 @@ pub fn run(si: &'static StartInfo, archive: &'static [u8]) -> ! {
 
 fn setup(si: &'static StartInfo, archive: &'static [u8]) -> Result<Host> {
     let mut mm = Mm::new(si)?;
-    let heap_pages = MAX_HEAP_PAGES.min(mm.free_frames().saturating_sub(SPARE_FRAMES));
+    // Mapping the heap takes one L1 table per 512 pages, from the same frames.
+    let free = mm.free_frames();
+    let heap_pages = MAX_HEAP_PAGES.min(free.saturating_sub(SPARE_FRAMES + free / 256 + 1));
     if heap_pages < 256 {
         return Err(Error::Bad("dom0 has too few free frames for its heap", mm.free_frames()));
     }

@@ -258,6 +258,14 @@ impl Toolstack {
     /// back-end, leaving the domain paused (unpause it with
     /// [`xc::unpause`]). On failure the caller destroys the domain.
     pub fn build_image(&mut self, id: DomId, path: &str, image: &[u8], ramdisk: &[u8], cmdline: &str) -> Result {
+        // A bzImage is unpacked first, as libxc does (Debian's kernels are).
+        let unpacked;
+        let image = if crate::bzimage::is_bzimage(image) {
+            unpacked = crate::bzimage::unpack(image).map_err(|e| Error::Msg(alloc::format!("{path}: {e}")))?;
+            &unpacked[..]
+        } else {
+            image
+        };
         let kernel = domain_builder::elf::parse(image).map_err(|e| Error::Msg(alloc::format!("{path}: {e}")))?;
         let info = hypercall::getdomaininfo(id).ctx("XEN_DOMCTL_getdomaininfo")?;
         let features = self.features;

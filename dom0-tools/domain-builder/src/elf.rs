@@ -42,10 +42,9 @@ impl fmt::Display for ElfError {
             ElfError::UnknownFeature(n) => write!(f, "FEATURES note names unknown feature '{n}'"),
             ElfError::BadAddresses(why) => write!(f, "kernel addresses rejected: {why}"),
             ElfError::NotXenKernel => write!(f, "kernel has no Xen ELF notes (not a PV kernel)"),
-            ElfError::BzImage => write!(
-                f,
-                "kernel is a bzImage: unpack its vmlinux first (e.g. the xz stream after the setup code)"
-            ),
+            ElfError::BzImage => {
+                write!(f, "kernel is a bzImage: unpack its vmlinux first (e.g. the xz stream after the setup code)")
+            }
         }
     }
 }
